@@ -1,0 +1,141 @@
+package sessions
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// visits coalesces the concurrent views of each session in this process.
+//
+// Concurrent transactions on one document fight over its lock (the
+// Firestore emulator answers the loser with ABORTED after about two
+// seconds), so views of one session never run side by side here. While one
+// transaction of a session is under way, later requests of that session
+// queue; when it ends, one transaction counts all the queued views at once
+// and hands each request its own view number. A hot session thus costs one
+// transaction per round of requests instead of one per request, and no
+// request waits behind more than one transaction before its own.
+type visits struct {
+	visit func(ctx context.Context, id string, views int64) (Record, error)
+
+	mu     sync.Mutex
+	queues map[string]*queue // by session id; present while a batch runs
+}
+
+// queue holds the requests of one session waiting for the next batch.
+type queue struct{ waiting []*waiter }
+
+type waiter struct {
+	ctx  context.Context
+	done chan outcome // buffered: the sender never blocks
+}
+
+// outcome is what a batch hands a waiter: its view, or the duty to lead the
+// next batch.
+type outcome struct {
+	rec  Record
+	err  error
+	lead []*waiter
+}
+
+// do counts one view of session id and returns the record as this view
+// sees it (Views is this view's number).
+func (v *visits) do(ctx context.Context, id string) (Record, error) {
+	w := &waiter{ctx: ctx, done: make(chan outcome, 1)}
+	v.mu.Lock()
+	q, busy := v.queues[id]
+	if !busy {
+		v.queues[id] = &queue{}
+		v.mu.Unlock()
+		return v.lead(id, []*waiter{w}, w)
+	}
+	q.waiting = append(q.waiting, w)
+	v.mu.Unlock()
+
+	var o outcome
+	select {
+	case o = <-w.done:
+	case <-ctx.Done():
+		if v.withdraw(q, w) {
+			return Record{}, ctx.Err()
+		}
+		// A batch has taken this view already: its outcome comes within
+		// this request's deadline, and may be the duty to lead.
+		o = <-w.done
+	}
+	if o.lead != nil {
+		return v.lead(id, o.lead, w)
+	}
+	return o.rec, o.err
+}
+
+// withdraw removes w from q unless a batch has taken it.
+func (v *visits) withdraw(q *queue, w *waiter) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	i := slices.Index(q.waiting, w)
+	if i < 0 {
+		return false
+	}
+	q.waiting = slices.Delete(q.waiting, i, i+1)
+	return true
+}
+
+// lead runs one transaction for batch, of which self is a member, answers
+// the other members, and passes the lead to the next batch if one waits.
+func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) {
+	rec, err := v.run(id, batch)
+
+	var mine outcome
+	n := int64(len(batch))
+	for i, w := range batch {
+		o := outcome{err: err}
+		if err == nil {
+			o.rec = rec
+			o.rec.Views = rec.Views - n + 1 + int64(i)
+			if i < len(batch)-1 {
+				o.rec.Values = copyValues(rec.Values)
+			}
+		}
+		if w == self {
+			mine = o
+		} else {
+			w.done <- o
+		}
+	}
+
+	v.mu.Lock()
+	q := v.queues[id]
+	next := q.waiting
+	q.waiting = nil
+	if len(next) == 0 {
+		delete(v.queues, id)
+	}
+	v.mu.Unlock()
+	if len(next) > 0 {
+		next[0].done <- outcome{lead: next}
+	}
+	return mine.rec, mine.err
+}
+
+// run counts the views of batch in one store transaction. The transaction
+// must not end with the request that happens to lead it, so it runs
+// detached from that request's cancellation, but within the earliest
+// deadline of the batch's requests: each is answered by its own deadline.
+func (v *visits) run(id string, batch []*waiter) (Record, error) {
+	ctx := context.WithoutCancel(batch[0].ctx)
+	var deadline time.Time
+	for _, w := range batch {
+		if d, ok := w.ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+			deadline = d
+		}
+	}
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	return v.visit(ctx, id, int64(len(batch)))
+}

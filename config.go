@@ -1,0 +1,113 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Config configures a [Manager]. Every field is optional: the zero value of
+// a field selects its default, so Config{} is a safe production setting.
+type Config struct {
+	// CookieName names the session cookie. Default "session_id". A name
+	// starting with "__Host-" makes browsers insist on Secure, Path=/ and no
+	// Domain; New checks that Insecure and Domain agree with it.
+	CookieName string
+
+	// Domain sets the cookie's Domain attribute. Default: none, so the
+	// cookie goes only to the host that set it.
+	Domain string
+
+	// Insecure leaves the Secure attribute off the cookie, so that browsers
+	// send it over plain HTTP. Set it only for local development on
+	// http://localhost.
+	Insecure bool
+
+	// IdleTimeout ends a session that is not used for this long; every
+	// request moves the expiry forward, and the cookie's Max-Age follows.
+	// Default 24 hours.
+	IdleTimeout time.Duration
+
+	// Lifetime ends a session this long after its creation however often it
+	// is used. Default 7 days.
+	Lifetime time.Duration
+
+	// Timeout bounds the store calls made for one request: before the handler
+	// (resolve the session, count the view), and again after it (save the
+	// changes), so that a slow or unreachable store never hangs a request.
+	// Default 5 seconds.
+	Timeout time.Duration
+
+	// OnCreate, when set, is called for each new session before it is
+	// stored, so that it can set the session's first values (they are stored
+	// with the session, in the same write). An error is handled like a store
+	// failure.
+	OnCreate func(r *http.Request, s *Session) error
+
+	// ErrorHandler answers a request whose session could not be resolved
+	// before the handler (the handler is then not called), or whose changes
+	// could not be saved before the handler wrote anything. Default: a short
+	// plain-text 503 Service Unavailable with Retry-After: 1.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives an error record for every store failure, with the gRPC
+	// code of Firestore errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults used for zero Config fields.
+const (
+	DefaultCookieName  = "session_id"
+	DefaultIdleTimeout = 24 * time.Hour
+	DefaultLifetime    = 7 * 24 * time.Hour
+	DefaultTimeout     = 5 * time.Second
+)
+
+// withDefaults returns c with its zero fields set to their defaults, or an
+// error naming the first field that cannot work.
+func (c Config) withDefaults() (Config, error) {
+	if c.CookieName == "" {
+		c.CookieName = DefaultCookieName
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Lifetime == 0 {
+		c.Lifetime = DefaultLifetime
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = Unavailable
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	probe := &http.Cookie{Name: c.CookieName, Value: "v", Domain: c.Domain}
+	if err := probe.Valid(); err != nil {
+		return c, fmt.Errorf("sessions: config: cookie: %w", err)
+	}
+	switch {
+	case c.IdleTimeout < time.Second || c.Lifetime < time.Second:
+		return c, errors.New("sessions: config: IdleTimeout and Lifetime must be at least one second")
+	case c.Timeout < 0:
+		return c, errors.New("sessions: config: Timeout must not be negative")
+	case strings.HasPrefix(c.CookieName, "__Host-") && (c.Insecure || c.Domain != ""):
+		return c, errors.New("sessions: config: a __Host- cookie must be Secure and have no Domain")
+	case strings.HasPrefix(c.CookieName, "__Secure-") && c.Insecure:
+		return c, errors.New("sessions: config: a __Secure- cookie must be Secure")
+	}
+	return c, nil
+}
+
+// Unavailable is the default [Config.ErrorHandler]: 503 Service Unavailable
+// with a short plain-text body that tells the visitor nothing about the
+// cause, and Retry-After: 1.
+func Unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "503 service unavailable: please try again", http.StatusServiceUnavailable)
+}

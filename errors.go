@@ -1,0 +1,24 @@
+package sessions
+
+import "errors"
+
+// Errors reported by stores and sessions. Errors returned by this package
+// wrap them, and the store's own cause too, so errors.Is and status.Code (for
+// Firestore's gRPC errors) see through the wrapping.
+var (
+	// ErrNotFound means no live session is stored under an id.
+	ErrNotFound = errors.New("sessions: session not found")
+	// ErrExists means a session is already stored under an id.
+	ErrExists = errors.New("sessions: session already exists")
+	// ErrHeadersWritten means a session change that needs a new cookie
+	// (Renew, Destroy) came after the response headers were sent.
+	ErrHeadersWritten = errors.New("sessions: response headers already written")
+	// ErrInactive means the session can no longer be changed: it was
+	// destroyed, or its request has ended and its changes were saved.
+	ErrInactive = errors.New("sessions: session is no longer active")
+	// ErrInvalidKey means a value key is empty, longer than 1,024 bytes, not
+	// valid UTF-8, or of the form __name__ (reserved by Firestore).
+	ErrInvalidKey = errors.New("sessions: invalid value key")
+	// ErrUnsupportedType means a value is not of a type listed at Session.Set.
+	ErrUnsupportedType = errors.New("sessions: unsupported value type")
+)

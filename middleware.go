@@ -1,0 +1,183 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// A Manager holds a session store and its configuration; its Middleware
+// method puts sessions in front of handlers. A Manager is safe for
+// concurrent use, and one Manager should serve all the handlers that share
+// sessions, because it coalesces the concurrent requests of each session.
+type Manager struct {
+	cfg    Config
+	store  Store
+	visits visits
+	now    func() time.Time // the clock; tests replace it
+}
+
+// New returns a Manager that keeps sessions in store, configured by cfg
+// (see [Config] for the defaults). It fails only on a configuration that
+// cannot work, such as a __Host- cookie with a Domain.
+func New(store Store, cfg Config) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("sessions: nil Store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, store: store, now: time.Now}
+	m.visits = visits{visit: m.storeVisit, queues: make(map[string]*queue)}
+	return m, nil
+}
+
+// Middleware returns next wrapped in session handling; its signature makes
+// it an alice.Constructor: alice.New(m.Middleware).Then(h).
+//
+// For each request, before next runs, it reads the session id from the
+// cookie, then in one store transaction loads the session and counts this
+// view; a request with no valid cookie, or whose session is unknown or
+// expired, gets a new session with a new server-chosen id. It puts the
+// session into the request context ([FromContext]) and the cookie into the
+// response headers, so the cookie is sent even when next flushes or
+// streams. When the store fails or times out, next is not called and
+// Config.ErrorHandler answers (503 by default).
+//
+// After next returns it saves the values next changed, and only those.
+func (m *Manager) Middleware(next http.Handler) http.Handler {
+	if next == nil {
+		next = http.DefaultServeMux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &responseWriter{ResponseWriter: w}
+		s, err := m.load(r, rw)
+		if err != nil {
+			m.fail(rw, r, "load", err)
+			return
+		}
+		next.ServeHTTP(rw, r.WithContext(newContext(r.Context(), s)))
+		if err := m.save(r.Context(), s); err != nil {
+			m.fail(rw, r, "save", err)
+		}
+	})
+}
+
+// load resolves the request's session, counting this view, and sets its
+// cookie on w.
+func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
+	ctx, cancel := m.storeContext(r.Context())
+	defer cancel()
+	s := &Session{mgr: m, w: w}
+	if id, ok := requestID(r, m.cfg.CookieName); ok {
+		rec, err := m.visits.do(ctx, id)
+		switch {
+		case err == nil:
+			s.id, s.rec = id, rec
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
+	if s.id == "" {
+		if err := m.create(ctx, r, s); err != nil {
+			return nil, err
+		}
+	}
+	m.setCookie(w.Header(), s.id, s.rec.Expires)
+	return s, nil
+}
+
+// create stores a new session, with a new id and the values OnCreate sets,
+// into s.
+func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error {
+	now := storeTime(m.now())
+	s.isNew = true
+	s.rec = Record{Views: 1, Created: now, Deadline: now.Add(m.cfg.Lifetime)}
+	s.rec.slide(now, m.cfg.IdleTimeout)
+	if m.cfg.OnCreate != nil {
+		if err := m.cfg.OnCreate(r, s); err != nil {
+			return fmt.Errorf("sessions: OnCreate: %w", err)
+		}
+	}
+	s.set, s.deleted = nil, nil // stored with the record
+	// A version 4 UUID has 122 random bits: a collision is not expected in
+	// the life of the universe, but a second try costs nothing to write.
+	var err error
+	for range 2 {
+		s.id = newID()
+		if err = m.store.Create(ctx, s.id, s.rec); !errors.Is(err, ErrExists) {
+			break
+		}
+	}
+	if err != nil {
+		s.id = ""
+		return fmt.Errorf("sessions: create: %w", err)
+	}
+	return nil
+}
+
+// storeVisit is the one store transaction behind a batch of views.
+func (m *Manager) storeVisit(ctx context.Context, id string, views int64) (Record, error) {
+	rec, err := m.store.Visit(ctx, id, views, storeTime(m.now()), m.cfg.IdleTimeout)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("sessions: visit: %w", err)
+	}
+	return rec, err
+}
+
+// save stores the values changed during the request. It runs even when the
+// client has gone away, so no change is lost to a disconnect, but within
+// the store timeout.
+func (m *Manager) save(ctx context.Context, s *Session) error {
+	id, set, del, ok := s.close()
+	if !ok {
+		return nil
+	}
+	ctx, cancel := m.storeContext(context.WithoutCancel(ctx))
+	defer cancel()
+	if err := m.store.Update(ctx, id, set, del); err != nil {
+		return fmt.Errorf("sessions: save: %w", err)
+	}
+	return nil
+}
+
+// storeContext bounds a store call by the configured timeout.
+func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, m.cfg.Timeout)
+}
+
+// fail logs a store failure and, while the response has not started,
+// answers it with the error handler.
+func (m *Manager) fail(w *responseWriter, r *http.Request, op string, err error) {
+	level := slog.LevelError
+	if r.Context().Err() != nil {
+		level = slog.LevelWarn // the client went away: not the store's fault
+	}
+	m.cfg.Logger.Log(r.Context(), level, "sessions: store failed",
+		slog.String("op", op),
+		slog.String("code", code(err).String()),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Any("err", err))
+	if !w.wroteHeader() {
+		m.cfg.ErrorHandler(w, r, err)
+	}
+}
+
+// code returns the gRPC code that describes err.
+func code(err error) codes.Code {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	}
+	return status.Code(err)
+}

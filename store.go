@@ -1,0 +1,79 @@
+package sessions
+
+import (
+	"context"
+	"time"
+)
+
+// A Store keeps session records. The middleware is the only caller a Store
+// needs to serve; implementations must be safe for concurrent use.
+//
+// Two implementations come with the package: [FirestoreStore] for production
+// and [MemoryStore] for tests and single-instance development. Both pass the
+// same behavioural test suite; a third implementation should pass it too.
+type Store interface {
+	// Create stores rec as a new session under id. It returns an error
+	// wrapping [ErrExists] when a record is already stored under id.
+	Create(ctx context.Context, id string, rec Record) error
+
+	// Visit atomically counts views new views of the live session stored
+	// under id and slides its idle expiry to now+idle (never past
+	// rec.Deadline). It returns the record as stored after the change, so the
+	// views of this visit are Views-views+1 … Views.
+	//
+	// A missing or expired record is reported as [ErrNotFound]; an expired
+	// record may be deleted on the way.
+	Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error)
+
+	// Update applies the changed values of the live session under id: set
+	// stores each key's value, del removes each key. Other keys, the view
+	// count and the expiry are left as they are, so concurrent updates of
+	// different keys all survive. A missing record is reported as
+	// [ErrNotFound].
+	Update(ctx context.Context, id string, set map[string]any, del []string) error
+
+	// Rename atomically stores rec under newID and deletes the record under
+	// oldID. It backs [Session.Renew].
+	Rename(ctx context.Context, oldID, newID string, rec Record) error
+
+	// Delete removes the record under id. Deleting a missing record is not an
+	// error.
+	Delete(ctx context.Context, id string) error
+
+	// DeleteExpired removes every record whose expiry is at or before now and
+	// reports how many it removed. Firestore's TTL policy does this job in
+	// production; DeleteExpired is for databases without one (such as the
+	// emulator) and for the memory store.
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// A Record is one session as a [Store] keeps it.
+type Record struct {
+	// Views counts the requests made with this session, this one included.
+	Views int64
+	// Created is when the session was created.
+	Created time.Time
+	// Expires is when the session ends unless it is used again: the idle
+	// expiry, moved forward by every visit but never past Deadline. Firestore
+	// stores it as the timestamp field expiresAt, ready for a TTL policy.
+	Expires time.Time
+	// Deadline is when the session ends however often it is used: the
+	// absolute lifetime, fixed at creation.
+	Deadline time.Time
+	// Values holds the application's data, by key. Its values are of the
+	// types listed at [Session.Set].
+	Values map[string]any
+}
+
+// live reports whether r is still a session at now.
+func (r *Record) live(now time.Time) bool {
+	return now.Before(r.Expires) && now.Before(r.Deadline)
+}
+
+// slide moves the idle expiry of r to now+idle, capped by the deadline.
+func (r *Record) slide(now time.Time, idle time.Duration) {
+	r.Expires = now.Add(idle)
+	if r.Deadline.Before(r.Expires) {
+		r.Expires = r.Deadline
+	}
+}
