@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	apiv1 "cloud.google.com/go/firestore/apiv1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -34,6 +35,13 @@ type FirestoreConfig struct {
 	// console user, an export, a backup) cannot read live session ids out of
 	// it and replay them as cookies.
 	HashIDs bool
+
+	// Raw, when set, is a low-level client of the same database as the
+	// Client, and visits take two round trips (BatchGetDocuments beginning
+	// the transaction, Commit) instead of the three of
+	// firestore.Client.RunTransaction, with the same guarantees.
+	// [OpenFirestore] sets it up; it stays the caller's to close.
+	Raw *apiv1.Client
 }
 
 // FirestoreStore keeps sessions in Cloud Firestore, one document a session
@@ -54,9 +62,12 @@ type FirestoreConfig struct {
 // other instances: within one process the middleware never runs two
 // transactions of one session at once), until the request's deadline.
 type FirestoreStore struct {
-	client  *firestore.Client
-	coll    *firestore.CollectionRef
-	hashIDs bool
+	client   *firestore.Client
+	coll     *firestore.CollectionRef
+	hashIDs  bool
+	raw      *apiv1.Client // optional: two-round-trip visits
+	database string        // projects/P/databases/D, for raw requests
+	closers  []func() error
 }
 
 // maxTransactionAttempts is high on purpose: the request deadline, not a
@@ -69,7 +80,8 @@ func NewFirestoreStore(client *firestore.Client, cfg FirestoreConfig) *Firestore
 	if cfg.Collection == "" {
 		cfg.Collection = "sessions"
 	}
-	return &FirestoreStore{client: client, coll: client.Collection(cfg.Collection), hashIDs: cfg.HashIDs}
+	coll := client.Collection(cfg.Collection)
+	return &FirestoreStore{client: client, coll: coll, hashIDs: cfg.HashIDs, raw: cfg.Raw, database: databaseOf(coll.Path)}
 }
 
 // doc returns the document of session id. Only well-formed ids reach a
@@ -104,6 +116,13 @@ func (f *FirestoreStore) Visit(ctx context.Context, id string, views int64, now 
 	ref, err := f.doc(id)
 	if err != nil {
 		return Record{}, err
+	}
+	if f.raw != nil {
+		rec, err := f.rawVisit(ctx, ref.Path, views, now, idle)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			err = storeError("visit", err)
+		}
+		return rec, err
 	}
 	var rec Record
 	var found bool
