@@ -180,8 +180,9 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 	return storeError("update", err)
 }
 
-// Rename implements [Store] with one atomic batch: create the new document,
-// delete the old one, which must still exist.
+// Rename implements [Store] with one transaction that writes without
+// reading: create the new document, delete the old one, which must still
+// exist.
 func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Record) error {
 	oldRef, err := f.doc(oldID)
 	if err != nil {
@@ -194,10 +195,12 @@ func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Re
 	if err := checkChanges(rec.Values, nil); err != nil {
 		return err
 	}
-	b := f.client.Batch()
-	b.Create(newRef, encode(rec))
-	b.Delete(oldRef, firestore.Exists)
-	_, err = b.Commit(ctx)
+	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		if err := tx.Create(newRef, encode(rec)); err != nil {
+			return err
+		}
+		return tx.Delete(oldRef, firestore.Exists)
+	})
 	return storeError("rename", err)
 }
 

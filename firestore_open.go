@@ -11,7 +11,9 @@ import (
 	apiv1 "cloud.google.com/go/firestore/apiv1"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // OpenFirestore connects to the Firestore database of projectID
@@ -30,7 +32,7 @@ func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 	}
 	if host := os.Getenv("FIRESTORE_EMULATOR_HOST"); host != "" {
 		// As firestore.NewClient does for the emulator, but with one
-		// connection for both clients.
+		// connection for both clients, which close it.
 		conn, err := grpc.NewClient("passthrough:///"+host,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithPerRPCCredentials(emulatorOwner{}),
@@ -38,7 +40,6 @@ func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 		if err != nil {
 			return nil, fmt.Errorf("sessions: firestore emulator %s: %w", host, err)
 		}
-		closers = append(closers, conn.Close)
 		opts = append(opts, option.WithGRPCConn(conn))
 	}
 	client, err := firestore.NewClient(ctx, projectID, opts...)
@@ -64,7 +65,11 @@ func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 func (f *FirestoreStore) Close() error {
 	var errs []error
 	for i := len(f.closers) - 1; i >= 0; i-- {
-		errs = append(errs, f.closers[i]())
+		// Both clients close a shared connection: the second finds it
+		// closing, which is no failure.
+		if err := f.closers[i](); status.Code(err) != codes.Canceled {
+			errs = append(errs, err)
+		}
 	}
 	f.closers = nil
 	return errors.Join(errs...)

@@ -60,7 +60,7 @@ const (
 // rawVisitOnce is one attempt: read (beginning the transaction), then commit
 // or roll back. It returns the transaction id for a retry.
 func (f *FirestoreStore) rawVisitOnce(ctx context.Context, name string, views int64, now time.Time, idle time.Duration, retry []byte) (Record, []byte, error) {
-	doc, tx, err := f.rawRead(ctx, name, retry)
+	doc, tx, err := f.readDetached(ctx, name, retry)
 	if err != nil {
 		if tx != nil {
 			f.rollback(ctx, tx)
@@ -105,6 +105,37 @@ func (f *FirestoreStore) rawVisitOnce(ctx context.Context, name string, views in
 		return Record{}, tx, ErrNotFound
 	}
 	return rec, tx, nil
+}
+
+// readDetached is rawRead, finished even when ctx ends first. A read cut
+// off before its answer names the transaction it began leaves that
+// transaction, and its lock, with no id to roll it back by; so the read
+// runs to its end on a context of its own, and when the caller has given up
+// by then, the transaction is rolled back in the background.
+func (f *FirestoreStore) readDetached(ctx context.Context, name string, retry []byte) (*pb.Document, []byte, error) {
+	type result struct {
+		doc *pb.Document
+		tx  []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		doc, tx, err := f.rawRead(rctx, name, retry)
+		done <- result{doc, tx, err}
+	}()
+	select {
+	case r := <-done:
+		return r.doc, r.tx, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.tx != nil {
+				f.rollback(ctx, r.tx)
+			}
+		}()
+		return nil, nil, ctx.Err()
+	}
 }
 
 // rawRead reads document name and begins a read-write transaction with the
