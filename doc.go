@@ -1,0 +1,47 @@
+// Package sessions keeps server-side HTTP sessions in Google Cloud
+// Firestore, as net/http middleware, so that every instance of an app on
+// App Engine or Cloud Run sees the same sessions.
+//
+// It is Google's tutorial "Handling sessions with Firestore" made into a
+// library: before the handler runs, the middleware reads the session id
+// from the cookie, loads the session and counts the view in one Firestore
+// transaction (creating the session, under a new id the server chooses,
+// when there is none), and puts the session into the request context;
+// after the handler, it saves the values the handler changed.
+//
+//	store, err := sessions.OpenFirestore(ctx, firestore.DetectProjectID, sessions.FirestoreConfig{})
+//	...
+//	m, err := sessions.New(store, sessions.Config{})
+//	...
+//	http.ListenAndServe(":8080", alice.New(m.Middleware).Then(app))
+//
+// and in a handler:
+//
+//	s, _ := sessions.FromContext(r.Context())
+//	fmt.Fprintf(w, "%d views", s.Views())
+//	err := s.Set("cart_items", 3)
+//
+// What it guarantees:
+//
+//   - Only a canonical version 4 UUID is taken from the cookie; anything
+//     else is no session. A visitor never chooses a session id or a
+//     document path: unknown, expired and malformed ids get a new session
+//     under a new random id.
+//   - Views are exact: concurrent requests of one session each see a
+//     distinct count and none is lost. Within a process they are coalesced
+//     into one transaction per round; between processes, aborted
+//     transactions retry with jittered backoff until the request deadline.
+//   - The cookie (HttpOnly, Secure, SameSite=Lax, Path=/, Max-Age = the
+//     idle timeout) is in the response headers before the handler runs, so
+//     it is sent even when the handler flushes first; such responses carry
+//     Cache-Control: no-store and Vary: Cookie.
+//   - Saves write only the keys the handler set or deleted, as field-level
+//     updates, and only when something changed.
+//   - Sessions end after an idle timeout (sliding) and an absolute
+//     lifetime; the end is the timestamp field expiresAt, ready for a
+//     Firestore TTL policy, and an ended session is treated as absent even
+//     before TTL removes it.
+//   - Every store call has a deadline. When the store fails before the
+//     handler, the handler is not called and the visitor gets 503 from a
+//     replaceable ErrorHandler; the failure is logged with its gRPC code.
+package sessions

@@ -1,0 +1,178 @@
+package sessions
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/firestore-sessions/sessions/internal/emulator"
+)
+
+// TestMain starts the Firestore emulator unless FIRESTORE_EMULATOR_HOST
+// names one; tests that need it call firestoreStore, which skips them when
+// there is none (and fails them under CI=true).
+func TestMain(m *testing.M) { os.Exit(emulator.Main(m)) }
+
+// eachStore runs f once per store implementation: the same behaviour is
+// expected of both.
+func eachStore(t *testing.T, f func(t *testing.T, st Store)) {
+	t.Run("memory", func(t *testing.T) { f(t, NewMemoryStore()) })
+	t.Run("firestore", func(t *testing.T) {
+		st, _ := firestoreStore(t, FirestoreConfig{})
+		f(t, st)
+	})
+	t.Run("firestore-2rt", func(t *testing.T) {
+		st, _ := openFirestore(t, FirestoreConfig{})
+		f(t, st)
+	})
+}
+
+// openFirestore returns a store made by OpenFirestore (two-round-trip
+// visits) on the emulator, in a project of the test's own.
+func openFirestore(t *testing.T, cfg FirestoreConfig) (*FirestoreStore, string) {
+	t.Helper()
+	emulator.Require(t)
+	project := emulator.ProjectID(t)
+	st, err := OpenFirestore(context.Background(), project, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, project
+}
+
+// firestoreStore returns a Firestore store on the emulator, in a project of
+// the test's own, and the project id.
+func firestoreStore(t *testing.T, cfg FirestoreConfig) (*FirestoreStore, string) {
+	t.Helper()
+	emulator.Require(t)
+	project := emulator.ProjectID(t)
+	return NewFirestoreStore(emulator.NewClient(t, project), cfg), project
+}
+
+// documents lists every document of project on the emulator.
+func documents(t *testing.T, project string) []string {
+	t.Helper()
+	docs, err := emulator.Documents(context.Background(), emulator.Require(t), project)
+	if err != nil {
+		t.Fatalf("list documents: %v", err)
+	}
+	return docs
+}
+
+var greetings = []string{"Hello World", "Hallo Welt", "Ciao Mondo", "Salut le Monde", "Hola Mundo"}
+
+// greet is the tutorial's page: the view count and the session's greeting.
+var greet = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, ok := FromContext(r.Context())
+	if !ok {
+		http.Error(w, "no session", http.StatusInternalServerError)
+		return
+	}
+	g, _ := s.GetString("greeting")
+	fmt.Fprintf(w, "%d views for %q", s.Views(), g)
+})
+
+// pickGreeting is the tutorial's OnCreate: a random greeting, stored with
+// the new session.
+func pickGreeting(r *http.Request, s *Session) error {
+	return s.Set("greeting", greetings[rand.IntN(len(greetings))])
+}
+
+// newManager returns a Manager over st for tests: greeting on create, logs
+// to the test.
+func newManager(t *testing.T, st Store, cfg Config) *Manager {
+	t.Helper()
+	if cfg.OnCreate == nil {
+		cfg.OnCreate = pickGreeting
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := New(st, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return m
+}
+
+// response is what a test sees of one answer.
+type response struct {
+	code   int
+	body   string
+	header http.Header
+	cookie *http.Cookie // the session cookie set, if any
+}
+
+// do sends a request to h with the raw Cookie header cookie ("" for none).
+func do(t *testing.T, h http.Handler, method, path, cookie string) response {
+	t.Helper()
+	r := httptest.NewRequest(method, path, nil)
+	if cookie != "" {
+		r.Header.Set("Cookie", cookie)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	res := w.Result()
+	out := response{code: res.StatusCode, body: w.Body.String(), header: res.Header}
+	for _, c := range res.Cookies() {
+		if c.Name == DefaultCookieName || strings.HasPrefix(c.Name, "__Host-") {
+			out.cookie = c
+		}
+	}
+	return out
+}
+
+// visitor is a browser with one cookie jar entry: the session cookie.
+type visitor struct {
+	t  *testing.T
+	h  http.Handler
+	id string
+}
+
+func (v *visitor) get(path string) response {
+	v.t.Helper()
+	cookie := ""
+	if v.id != "" {
+		cookie = DefaultCookieName + "=" + v.id
+	}
+	res := do(v.t, v.h, http.MethodGet, path, cookie)
+	if res.cookie != nil {
+		if res.cookie.MaxAge < 0 {
+			v.id = ""
+		} else {
+			v.id = res.cookie.Value
+		}
+	}
+	return res
+}
+
+// views parses the view count out of greet's page.
+func views(t *testing.T, body string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscanf(body, "%d views for", &n); err != nil {
+		t.Fatalf("page %q: %v", body, err)
+	}
+	return n
+}
+
+// greeting parses the greeting out of greet's page.
+func greeting(body string) string {
+	_, g, _ := strings.Cut(body, " views for ")
+	return g
+}
+
+func sortedCopy(s []int) []int {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}

@@ -1,0 +1,94 @@
+package sessions
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSessionValues(t *testing.T) {
+	s := &Session{}
+	when := time.Date(2026, 1, 2, 3, 4, 5, 6789, time.FixedZone("x", 3600))
+	raw := []byte("ab")
+	for k, v := range map[string]any{
+		"s": "x", "i": 7, "i8": int8(-1), "u32": uint32(9), "u64": uint64(math.MaxInt64),
+		"f32": float32(1.5), "b": true, "t": when, "raw": raw,
+	} {
+		if err := s.Set(k, v); err != nil {
+			t.Errorf("Set(%q, %T): %v", k, v, err)
+		}
+	}
+	raw[0] = 'z' // the session keeps its own copy
+	if v, ok := s.GetString("s"); !ok || v != "x" {
+		t.Errorf("GetString = %q %v", v, ok)
+	}
+	if v, ok := s.GetInt("i"); !ok || v != 7 {
+		t.Errorf("GetInt(i) = %d %v", v, ok)
+	}
+	if v, ok := s.GetInt("i8"); !ok || v != -1 {
+		t.Errorf("GetInt(i8) = %d %v", v, ok)
+	}
+	if v, ok := s.GetInt("u64"); !ok || v != math.MaxInt64 {
+		t.Errorf("GetInt(u64) = %d %v", v, ok)
+	}
+	if v, ok := s.GetFloat("f32"); !ok || v != 1.5 {
+		t.Errorf("GetFloat = %v %v", v, ok)
+	}
+	if v, ok := s.GetBool("b"); !ok || !v {
+		t.Errorf("GetBool = %v %v", v, ok)
+	}
+	if v, ok := s.GetTime("t"); !ok || !v.Equal(when.Truncate(time.Microsecond)) || v.Location() != time.UTC {
+		t.Errorf("GetTime = %v %v, want %v in UTC at microseconds", v, ok, when)
+	}
+	if v, ok := s.GetBytes("raw"); !ok || string(v) != "ab" {
+		t.Errorf("GetBytes = %q %v", v, ok)
+	} else {
+		v[0] = 'z'
+		if again, _ := s.GetBytes("raw"); string(again) != "ab" {
+			t.Error("GetBytes shares the session's bytes")
+		}
+	}
+	// A type mismatch is reported, never a silent zero or a panic.
+	if v, ok := s.GetInt("s"); ok || v != 0 {
+		t.Errorf("GetInt of a string = %d %v, want 0 false", v, ok)
+	}
+	if _, ok := s.GetString("missing"); ok {
+		t.Error("GetString of a missing key reported ok")
+	}
+	if err := s.Delete("s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Get("s"); ok {
+		t.Error("deleted key still there")
+	}
+	if got := strings.Join(s.Keys(), ","); got != "b,f32,i,i8,raw,t,u32,u64" {
+		t.Errorf("Keys = %s", got)
+	}
+	_, set, del, ok := s.close()
+	if !ok || len(set) != 8 || len(del) != 1 || del[0] != "s" {
+		t.Errorf("changes = %v %v %v", set, del, ok)
+	}
+}
+
+func TestSessionRejectsBadKeysAndTypes(t *testing.T) {
+	s := &Session{}
+	for _, key := range []string{"", "__name__", "\xff", strings.Repeat("k", maxKeyLen+1)} {
+		if err := s.Set(key, "v"); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("Set(%q): %v, want ErrInvalidKey", truncate(key, 20), err)
+		}
+		if err := s.Delete(key); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("Delete(%q): %v, want ErrInvalidKey", truncate(key, 20), err)
+		}
+	}
+	for _, v := range []any{nil, struct{}{}, map[string]any{}, []string{"a"}, uint64(math.MaxUint64), http.Header{}} {
+		if err := s.Set("k", v); !errors.Is(err, ErrUnsupportedType) {
+			t.Errorf("Set(k, %T): %v, want ErrUnsupportedType", v, err)
+		}
+	}
+	if len(s.Keys()) != 0 {
+		t.Errorf("refused values were stored: %v", s.Keys())
+	}
+}
