@@ -29,7 +29,7 @@ type queue struct{ waiting []*waiter }
 
 type waiter struct {
 	ctx  context.Context
-	done chan outcome // buffered: the sender never blocks
+	done chan outcome // buffered: the sender never blocks; nil for a leader that never queued
 }
 
 // outcome is what a batch hands a waiter: its view, or the duty to lead the
@@ -43,7 +43,7 @@ type outcome struct {
 // do counts one view of session id and returns the record as this view
 // sees it (Views is this view's number).
 func (v *visits) do(ctx context.Context, id string) (Record, error) {
-	w := &waiter{ctx: ctx, done: make(chan outcome, 1)}
+	w := &waiter{ctx: ctx}
 	v.mu.Lock()
 	q, busy := v.queues[id]
 	if !busy {
@@ -51,6 +51,7 @@ func (v *visits) do(ctx context.Context, id string) (Record, error) {
 		v.mu.Unlock()
 		return v.lead(id, []*waiter{w}, w)
 	}
+	w.done = make(chan outcome, 1)
 	q.waiting = append(q.waiting, w)
 	v.mu.Unlock()
 
@@ -125,6 +126,11 @@ func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) 
 // detached from that request's cancellation, but within the earliest
 // deadline of the batch's requests: each is answered by its own deadline.
 func (v *visits) run(id string, batch []*waiter) (Record, error) {
+	if len(batch) == 1 {
+		// A batch of one answers nobody else: its own request's context
+		// will do. (Requests queued meanwhile wait for the next batch.)
+		return v.visit(batch[0].ctx, id, 1)
+	}
 	ctx := context.WithoutCancel(batch[0].ctx)
 	var deadline time.Time
 	for _, w := range batch {

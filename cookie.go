@@ -3,6 +3,7 @@ package sessions
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,13 +71,9 @@ func (m *Manager) expireCookie(h http.Header) {
 
 func (m *Manager) replaceCookie(h http.Header, c *http.Cookie) {
 	prefix := c.Name + "="
-	kept := h.Values("Set-Cookie")[:0:0]
-	for _, v := range h.Values("Set-Cookie") {
-		if !strings.HasPrefix(v, prefix) {
-			kept = append(kept, v)
-		}
-	}
-	h["Set-Cookie"] = append(kept, c.String())
+	h["Set-Cookie"] = append(slices.DeleteFunc(h["Set-Cookie"], func(v string) bool {
+		return strings.HasPrefix(v, prefix)
+	}), c.String())
 	// A response that sets a session cookie is this visitor's alone: shared
 	// caches must neither store it nor serve it to anyone else.
 	if !containsToken(h.Values("Vary"), "Cookie") {

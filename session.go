@@ -272,5 +272,8 @@ func (s *Session) close() (id string, set map[string]any, del []string, ok bool)
 	if len(s.set) == 0 && len(s.deleted) == 0 {
 		return "", nil, nil, false
 	}
-	return s.id, s.set, slices.Sorted(maps.Keys(s.deleted)), true
+	if len(s.deleted) > 0 {
+		del = slices.Sorted(maps.Keys(s.deleted))
+	}
+	return s.id, s.set, del, true
 }
