@@ -23,7 +23,13 @@ import (
 // wants, from the same options. Like firestore.NewClient, it connects to the
 // emulator when FIRESTORE_EMULATOR_HOST is set. Close the store to close
 // both clients.
+//
+// The clients keep using the context they are made with, to refresh their
+// credentials, so OpenFirestore makes them with ctx's values but not its
+// cancellation or deadline. Connections are made lazily: call
+// [FirestoreStore.Ping] to know that the database answers.
 func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, opts ...option.ClientOption) (*FirestoreStore, error) {
+	ctx = context.WithoutCancel(ctx)
 	var closers []func() error
 	closeAll := func() {
 		for _, c := range closers {
@@ -77,6 +83,15 @@ func (f *FirestoreStore) Close() error {
 
 // Client returns the store's firestore.Client.
 func (f *FirestoreStore) Client() *firestore.Client { return f.client }
+
+// Ping reads a document that does not exist, to check at start-up that the
+// database can be used: a missing database, one in Datastore mode, a
+// disabled API, missing permissions or an unreachable server all fail it,
+// where a missing document is no error.
+func (f *FirestoreStore) Ping(ctx context.Context) error {
+	_, err := f.client.GetAll(ctx, []*firestore.DocumentRef{f.coll.Doc("ping")})
+	return storeError("ping", err)
+}
 
 // emulatorOwner authenticates to the emulator as its owner, as the
 // firestore package does.

@@ -160,12 +160,18 @@ func TestFirestoreErrorsKeepTheirCause(t *testing.T) {
 	}
 }
 
-func TestOpenFirestoreCloses(t *testing.T) {
+func TestOpenFirestorePingAndClose(t *testing.T) {
 	st, _ := openFirestore(t, FirestoreConfig{})
+	if err := st.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+	if err := st.Ping(context.Background()); err == nil {
+		t.Error("Ping on closed clients succeeded")
 	}
 }

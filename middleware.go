@@ -52,6 +52,10 @@ func New(store Store, cfg Config) (*Manager, error) {
 // Config.ErrorHandler answers (503 by default).
 //
 // After next returns it saves the values next changed, and only those.
+//
+// Every request through the middleware is a view of a session, HEAD and
+// /favicon.ico included: wrap the routes of pages, not a whole mux that
+// also serves assets.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.DefaultServeMux
