@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+
+	"github.com/firestore-sessions/sessions"
+)
+
+// greetings are the tutorial's greetings; each session gets one at random.
+var greetings = []string{"Hello World", "Hallo Welt", "Ciao Mondo", "Salut le Monde", "Hola Mundo"}
+
+// greetingKey names the session value that holds the visitor's greeting.
+const greetingKey = "greeting"
+
+func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
+
+// newHandler returns the greeter's routes, with sessions kept in store.
+//
+// Only the page has sessions: other paths (such as the /favicon.ico that
+// browsers ask for) get a plain 404, and methods other than GET and HEAD on
+// the page a 405 with an Allow header, both from the mux and without a
+// session, so that neither counts as a view.
+func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Handler, error) {
+	m, err := sessions.New(store, sessions.Config{
+		CookieName: "session_id",
+		Insecure:   !secure,
+		Logger:     logger,
+		// The greeting is stored with the new session, in the same write.
+		OnCreate: func(r *http.Request, s *sessions.Session) error {
+			return s.Set(greetingKey, randomGreeting())
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", m.Middleware(http.HandlerFunc(greet))) // GET also matches HEAD
+	return mux, nil
+}
+
+// greet writes the tutorial's page: the session's view count and greeting.
+func greet(w http.ResponseWriter, r *http.Request) {
+	s, ok := sessions.FromContext(r.Context())
+	if !ok {
+		http.Error(w, "500 internal server error: no session", http.StatusInternalServerError)
+		return
+	}
+	greeting, ok := s.GetString(greetingKey)
+	if !ok {
+		// A session stored without one (by an older version of the app, say)
+		// gets its greeting now, saved when this handler returns.
+		greeting = randomGreeting()
+		if err := s.Set(greetingKey, greeting); err != nil {
+			http.Error(w, "500 internal server error", http.StatusInternalServerError)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<body>%d views for "%s"</body>`, s.Views(), html.EscapeString(greeting))
+}

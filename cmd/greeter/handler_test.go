@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/firestore-sessions/sessions"
+	"github.com/firestore-sessions/sessions/cmd/greeter/internal/greetertest"
+)
+
+// newTestServer serves the greeter's handler over the memory store, on a
+// real HTTP server, and returns its URL and its store.
+func newTestServer(t *testing.T) (string, *sessions.MemoryStore) {
+	t.Helper()
+	store := sessions.NewMemoryStore()
+	h, err := newHandler(store, false, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL, store
+}
+
+func TestPage(t *testing.T) {
+	url, _ := newTestServer(t)
+
+	resp, body := greetertest.Request(t, "GET", url+"/", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type %q, want text/html; charset=utf-8", ct)
+	}
+	views, greeting := greetertest.ParsePage(t, body)
+	if views != 1 {
+		t.Errorf("first visit: %q, want 1 view", body)
+	}
+	cookie := greetertest.SessionCookie(resp)
+	if cookie == nil {
+		t.Fatalf("no session_id cookie in %q", resp.Header.Values("Set-Cookie"))
+	}
+	if cookie.Secure || !cookie.HttpOnly {
+		t.Errorf("cookie Secure=%v HttpOnly=%v, want false, true for local development", cookie.Secure, cookie.HttpOnly)
+	}
+
+	for want := 2; want <= 5; want++ {
+		resp, body := greetertest.Request(t, "GET", url+"/", cookie)
+		views, g := greetertest.ParsePage(t, body)
+		if views != want || g != greeting {
+			t.Fatalf("visit %d: %q, want %d views for %q", want, body, want, greeting)
+		}
+		if c := greetertest.SessionCookie(resp); c == nil || c.Value != cookie.Value {
+			t.Fatalf("visit %d: cookie %v, want the same session %s", want, c, cookie.Value)
+		}
+	}
+}
+
+// Each new visitor (another browser, a private window) gets a session of
+// its own, and so does a cookie that names no session.
+func TestNewVisitorsGetNewSessions(t *testing.T) {
+	url, store := newTestServer(t)
+	seen := map[string]bool{}
+	unknown := &http.Cookie{Name: "session_id", Value: "6f1c1b5e-3b9b-4c55-8f0e-0f5b7c2f8a11"}
+	for _, cookie := range []*http.Cookie{nil, nil, nil, unknown} {
+		resp, body := greetertest.Request(t, "GET", url+"/", cookie)
+		if views, _ := greetertest.ParsePage(t, body); views != 1 {
+			t.Errorf("new visitor sees %q, want 1 view", body)
+		}
+		c := greetertest.SessionCookie(resp)
+		if c == nil || seen[c.Value] || c.Value == unknown.Value {
+			t.Fatalf("new visitor got cookie %v, want a new session (had %v)", c, seen)
+		}
+		seen[c.Value] = true
+	}
+	if store.Len() != 4 {
+		t.Errorf("%d sessions stored, want 4", store.Len())
+	}
+}
+
+// Only / has sessions: /favicon.ico, which browsers ask for on every page,
+// must neither create a session nor count a view, or a reload would show 3.
+func TestOtherPathsAreNotFoundWithoutSession(t *testing.T) {
+	url, store := newTestServer(t)
+	for _, path := range []string{"/favicon.ico", "/x", "/x/", "/index.html", "/robots.txt"} {
+		resp, _ := greetertest.Request(t, "GET", url+path, nil)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", path, resp.StatusCode)
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+			t.Errorf("GET %s sets cookies %q", path, sc)
+		}
+	}
+	if store.Len() != 0 {
+		t.Errorf("%d sessions stored by requests for other paths, want 0", store.Len())
+	}
+
+	resp, _ := greetertest.Request(t, "GET", url+"/", nil)
+	cookie := greetertest.SessionCookie(resp)
+	greetertest.Request(t, "GET", url+"/favicon.ico", cookie)
+	_, body := greetertest.Request(t, "GET", url+"/", cookie)
+	if views, _ := greetertest.ParsePage(t, body); views != 2 {
+		t.Errorf("reload after /favicon.ico shows %q, want 2 views", body)
+	}
+}
+
+func TestOtherMethodsAreNotAllowed(t *testing.T) {
+	url, store := newTestServer(t)
+	for _, method := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
+		resp, _ := greetertest.Request(t, method, url+"/", nil)
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s /: status %d, want 405", method, resp.StatusCode)
+		}
+		if allow := resp.Header.Get("Allow"); allow != "GET, HEAD" {
+			t.Errorf("%s /: Allow %q, want \"GET, HEAD\"", method, allow)
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+			t.Errorf("%s / sets cookies %q", method, sc)
+		}
+	}
+	if store.Len() != 0 {
+		t.Errorf("%d sessions stored by refused methods, want 0", store.Len())
+	}
+
+	resp, _ := greetertest.Request(t, "GET", url+"/", nil)
+	cookie := greetertest.SessionCookie(resp)
+	greetertest.Request(t, "POST", url+"/", cookie)
+	_, body := greetertest.Request(t, "GET", url+"/", cookie)
+	if views, _ := greetertest.ParsePage(t, body); views != 2 {
+		t.Errorf("GET after a refused POST shows %q, want 2 views", body)
+	}
+}
+
+func TestHead(t *testing.T) {
+	url, _ := newTestServer(t)
+	resp, body := greetertest.Request(t, "HEAD", url+"/", nil)
+	if resp.StatusCode != http.StatusOK || body != "" {
+		t.Fatalf("HEAD /: status %d, body %q; want 200 and no body", resp.StatusCode, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("HEAD /: Content-Type %q", ct)
+	}
+	cookie := greetertest.SessionCookie(resp)
+	if cookie == nil {
+		t.Fatal("HEAD / sets no session cookie")
+	}
+	_, body = greetertest.Request(t, "GET", url+"/", cookie)
+	if views, _ := greetertest.ParsePage(t, body); views != 2 {
+		t.Errorf("GET after HEAD shows %q, want 2 views", body)
+	}
+}
+
+// A session stored without a greeting (by an older version of the app, say)
+// gets one on its next view, and keeps it.
+func TestSessionWithoutGreetingGetsOne(t *testing.T) {
+	url, store := newTestServer(t)
+	cookie := storeSession(t, store, nil)
+	_, body := greetertest.Request(t, "GET", url+"/", cookie)
+	views, greeting := greetertest.ParsePage(t, body)
+	if views != 2 {
+		t.Errorf("%q, want 2 views", body)
+	}
+	_, body = greetertest.Request(t, "GET", url+"/", cookie)
+	if views, g := greetertest.ParsePage(t, body); views != 3 || g != greeting {
+		t.Errorf("%q, want 3 views for %q", body, greeting)
+	}
+}
+
+// The greeting is escaped, whatever the store holds.
+func TestGreetingIsEscaped(t *testing.T) {
+	url, store := newTestServer(t)
+	cookie := storeSession(t, store, map[string]any{greetingKey: `<b>"Hi" & bye</b>`})
+	_, body := greetertest.Request(t, "GET", url+"/", cookie)
+	if want := `<body>2 views for "&lt;b&gt;&#34;Hi&#34; &amp; bye&lt;/b&gt;"</body>`; body != want {
+		t.Errorf("page %q, want %q", body, want)
+	}
+}
+
+// storeSession stores a session with one view and values, and returns its
+// cookie.
+func storeSession(t *testing.T, store sessions.Store, values map[string]any) *http.Cookie {
+	t.Helper()
+	const id = "0b7e3a52-9a51-4d8e-a3c4-2f0a8a6f1d3b"
+	now := time.Now()
+	rec := sessions.Record{Views: 1, Created: now, Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour), Values: values}
+	if err := store.Create(context.Background(), id, rec); err != nil {
+		t.Fatal(err)
+	}
+	return &http.Cookie{Name: "session_id", Value: id}
+}

@@ -1,0 +1,81 @@
+// Command greeter is the app of Google's "Handling sessions with Firestore"
+// tutorial on top of the sessions middleware: each visitor is greeted in a
+// language chosen at random when their session starts, with a count of their
+// views.
+//
+//	go run ./cmd/greeter                                          # sessions in memory
+//	FIRESTORE_EMULATOR_HOST=127.0.0.1:8085 go run ./cmd/greeter   # in the emulator
+//	GOOGLE_CLOUD_PROJECT=my-project go run ./cmd/greeter          # in Firestore
+//
+// and then open http://localhost:8080. Configuration comes from the
+// environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, and
+// K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
+// see greeter -h.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// Cloud Run sends SIGTERM some seconds before it kills an instance; ^C
+	// sends SIGINT.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program: it serves until ctx ends, then shuts down
+// gracefully, and returns the exit code: 0 after a graceful shutdown, 2 for
+// a configuration error, 1 for any other failure. Logs go to stdout; an
+// error that prevents the start goes to stderr as one line.
+//
+// getenv supplies the configuration; the Firestore client library itself
+// also reads FIRESTORE_EMULATOR_HOST and credentials from the process
+// environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "greeter: %v\n", err)
+		return 2
+	}
+	logger := newLogger(stdout, cfg.onCloud)
+
+	store, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "greeter: %v\n", err)
+		return 1
+	}
+	defer closeStore() // after the server has finished its requests
+
+	h, err := newHandler(store, cfg.secure, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "greeter: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.addr())
+	if err != nil {
+		fmt.Fprintf(stderr, "greeter: %v\n", err)
+		return 1
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "store", cfg.storeName(), "secure_cookie", cfg.secure)
+	if err := serve(ctx, ln, h, logger); err != nil {
+		logger.Error("server stopped", "err", err)
+		return 1
+	}
+	logger.Info("shut down")
+	return 0
+}

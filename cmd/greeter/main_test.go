@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/firestore-sessions/sessions/cmd/greeter/internal/greetertest"
+	"github.com/firestore-sessions/sessions/internal/emulator"
+)
+
+// TestMain starts the Firestore emulator unless FIRESTORE_EMULATOR_HOST
+// names one; the tests that need it skip without it (and fail under CI=true).
+func TestMain(m *testing.M) { os.Exit(emulator.Main(m)) }
+
+// syncBuilder is a strings.Builder that the server's goroutines and the test
+// can share.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run serves until its context ends, then shuts down and returns 0.
+func TestRunServesUntilCancelled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuilder
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, nil, env("PORT="+strconv.Itoa(port)), &stdout, &stderr) }()
+
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "msg=listening") {
+		select {
+		case c := <-code:
+			t.Fatalf("run returned %d before serving; stderr %q", c, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening after 30 s; stdout %q", stdout.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, body := greetertest.Request(t, "GET", url, nil)
+	if views, _ := greetertest.ParsePage(t, body); views != 1 {
+		t.Errorf("first visit: %q", body)
+	}
+
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit code %d after cancel, want 0; stderr %q", c, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run still serving 15 s after its context ended")
+	}
+	out := stdout.String()
+	if n := strings.Count(out, "not shared between instances"); n != 1 {
+		t.Errorf("%d log lines about the memory store, want 1:\n%s", n, out)
+	}
+	if stderr.String() != "" {
+		t.Errorf("stderr %q, want nothing", stderr.String())
+	}
+}
+
+// `go run ./cmd/greeter` with no environment serves the page from memory,
+// and exits 0 on SIGTERM.
+func TestBinaryWithoutEnvironment(t *testing.T) {
+	bin := greetertest.Build(t)
+	p := greetertest.Start(t, bin)
+
+	resp, body := greetertest.Request(t, "GET", p.URL+"/", nil)
+	if views, _ := greetertest.ParsePage(t, body); views != 1 {
+		t.Errorf("first visit: %q", body)
+	}
+	_, body = greetertest.Request(t, "GET", p.URL+"/", greetertest.SessionCookie(resp))
+	if views, _ := greetertest.ParsePage(t, body); views != 2 {
+		t.Errorf("second visit: %q", body)
+	}
+	if code := p.Stop(t); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0\n%s", code, p.Output())
+	}
+	if out := p.Output(); strings.Count(out, "not shared between instances") != 1 || !strings.Contains(out, "msg=\"shut down\"") {
+		t.Errorf("output, want one memory store line and a shutdown line:\n%s", out)
+	}
+}
+
+// Two instances on one Firestore emulator share their sessions: a cookie
+// from either is honoured by the other, and the count goes on.
+func TestTwoInstancesShareSessions(t *testing.T) {
+	host := emulator.Require(t)
+	project := emulator.ProjectID(t)
+	bin := greetertest.Build(t)
+	env := []string{"FIRESTORE_EMULATOR_HOST=" + host, "GOOGLE_CLOUD_PROJECT=" + project}
+	a := greetertest.Start(t, bin, env...)
+	b := greetertest.Start(t, bin, env...)
+
+	resp, body := greetertest.Request(t, "GET", a.URL+"/", nil)
+	views, greeting := greetertest.ParsePage(t, body)
+	cookie := greetertest.SessionCookie(resp)
+	if views != 1 || cookie == nil {
+		t.Fatalf("A, first visit: %q, cookie %v", body, cookie)
+	}
+	for i, p := range []*greetertest.Process{b, a, b, a, b} {
+		name := map[*greetertest.Process]string{a: "A", b: "B"}[p]
+		resp, body := greetertest.Request(t, "GET", p.URL+"/", cookie)
+		v, g := greetertest.ParsePage(t, body)
+		if v != i+2 || g != greeting {
+			t.Fatalf("%s, visit %d: %q, want %d views for %q", name, i+2, body, i+2, greeting)
+		}
+		if c := greetertest.SessionCookie(resp); c == nil || c.Value != cookie.Value {
+			t.Fatalf("%s, visit %d: cookie %v, want session %s", name, i+2, c, cookie.Value)
+		}
+	}
+
+	docs, err := emulator.Documents(context.Background(), host, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sessions/" + cookie.Value; len(docs) != 1 || docs[0] != want {
+		t.Errorf("documents %q, want only %q", docs, want)
+	}
+	for _, p := range []*greetertest.Process{a, b} {
+		if code := p.Stop(t); code != 0 {
+			t.Errorf("exit code %d after SIGTERM, want 0\n%s", code, p.Output())
+		}
+	}
+}
+
+// A Firestore that cannot be reached stops the start with a clear error,
+// within the timeout.
+func TestUnreachableEmulator(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close() // nothing listens there now
+	t.Setenv("FIRESTORE_EMULATOR_HOST", host)
+
+	start := time.Now()
+	_, err = openFirestore(context.Background(), "demo-greeter", time.Second)
+	if err == nil || !strings.Contains(err.Error(), "database unusable") {
+		t.Errorf("error %v, want database unusable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v with a timeout of 1 s", d)
+	}
+}

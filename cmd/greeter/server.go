@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// shutdownTimeout bounds the graceful shutdown: Cloud Run kills an instance
+// 10 seconds after its SIGTERM.
+const shutdownTimeout = 8 * time.Second
+
+// serve serves h on ln until ctx ends, then stops accepting connections and
+// lets the requests in flight finish, for at most shutdownTimeout. It
+// returns nil after a graceful shutdown.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// Above the middleware's two store calls of at most 5 s each.
+		WriteTimeout: 20 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return err // Serve failed before any shutdown
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for requests in flight", "timeout", shutdownTimeout.String())
+	// The requests in flight are not cancelled: they finish on their own
+	// contexts, which ctx is not a parent of.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

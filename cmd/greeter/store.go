@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/firestore-sessions/sessions"
+)
+
+const (
+	// collection holds the session documents.
+	collection = "sessions"
+	// startTimeout bounds the creation of the Firestore client, and then the
+	// first read that proves the database usable.
+	startTimeout = 10 * time.Second
+	// sweepInterval is how often the memory store drops expired sessions.
+	sweepInterval = 10 * time.Minute
+)
+
+// openStore returns the session store that cfg selects, and the function
+// that releases it once the server has stopped.
+func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.Store, func(), error) {
+	if !cfg.firestore {
+		logger.Warn("sessions are kept in this process's memory: they are lost on restart and not shared between instances; " +
+			"set GOOGLE_CLOUD_PROJECT (or FIRESTORE_EMULATOR_HOST) to keep them in Firestore")
+		store := sessions.NewMemoryStore()
+		go sweep(ctx, store, logger)
+		return store, func() {}, nil
+	}
+	store, err := openFirestore(ctx, cfg.project, startTimeout)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.storeName(), err)
+	}
+	closeStore := func() {
+		if err := store.Close(); err != nil {
+			logger.Warn("closing the Firestore clients", "err", err)
+		}
+	}
+	return store, closeStore, nil
+}
+
+// openFirestore returns a session store on project's Firestore database,
+// with two-round-trip visits, once a read has shown that the database can
+// be used, within timeout.
+func openFirestore(ctx context.Context, project string, timeout time.Duration) (*sessions.FirestoreStore, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		store *sessions.FirestoreStore
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() { // finding the project can wait on the metadata server
+		st, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Collection: collection})
+		done <- result{st, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		go func() { // close the clients if they come after all
+			if r := <-done; r.store != nil {
+				r.store.Close()
+			}
+		}()
+		return nil, fmt.Errorf("clients not created within %v: %w", timeout, ctx.Err())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := r.store.Ping(ctx); err != nil {
+		r.store.Close()
+		return nil, fmt.Errorf("database unusable: %w", err)
+	}
+	return r.store, nil
+}
+
+// sweep drops the memory store's expired sessions now and then, until ctx
+// ends.
+func sweep(ctx context.Context, store *sessions.MemoryStore, logger *slog.Logger) {
+	tick := time.NewTicker(sweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if _, err := store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Warn("deleting expired sessions", "err", err)
+			}
+		}
+	}
+}
