@@ -11,27 +11,58 @@ import (
 )
 
 // parseID returns the session id carried by value, which must be a
-// canonical lower-case version 4 UUID: 36 characters that parse and format
-// back to exactly the same string. Anything else (empty, paths, dots,
-// reserved names, long or binary values) is no session id, so that no value
-// a visitor chose can reach a document path.
+// canonical lower-case version 4 UUID (RFC 9562): 36 characters,
+// xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx with x a lower-case hex digit and Y
+// one of 8, 9, a, b. Anything else (empty, paths, dots, reserved names, long
+// or binary values, upper case) is no session id, so that no value a
+// visitor chose can reach a document path. It allocates nothing.
 func parseID(value string) (string, bool) {
 	if len(value) != 36 {
 		return "", false
 	}
-	u, err := uuid.Parse(value)
-	if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || u.String() != value {
-		return "", false
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", false
+			}
+		case 14:
+			if c != '4' {
+				return "", false
+			}
+		case 19:
+			if c != '8' && c != '9' && c != 'a' && c != 'b' {
+				return "", false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return "", false
+			}
+		}
 	}
 	return value, true
 }
 
 // requestID returns the first well-formed session id among the request's
-// cookies named name.
+// cookies named name. It reads the Cookie headers as net/http does
+// (pairs separated by ";", surrounding spaces and a value's double quotes
+// ignored) but without allocating.
 func requestID(r *http.Request, name string) (string, bool) {
-	for _, c := range r.CookiesNamed(name) {
-		if id, ok := parseID(c.Value); ok {
-			return id, true
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if id, ok := parseID(v); ok {
+				return id, true
+			}
 		}
 	}
 	return "", false

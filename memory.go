@@ -2,7 +2,7 @@ package sessions
 
 import (
 	"context"
-	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,7 +17,56 @@ import (
 // a long-lived process.
 type MemoryStore struct {
 	mu       sync.Mutex
-	sessions map[string]*Record
+	sessions map[string]memRecord
+}
+
+// memRecord is a Record as the memory store keeps it: values as a short
+// slice instead of a map, because a map per session is several times the
+// memory, and the garbage collector scans every byte of it again and again
+// (with many sessions it was most of the cost of creating one).
+type memRecord struct {
+	Record // Values is always nil here
+	values []memValue
+}
+
+type memValue struct {
+	key   string
+	value any
+}
+
+func newMemRecord(rec Record) memRecord {
+	r := memRecord{Record: rec}
+	r.Values = nil
+	if len(rec.Values) > 0 {
+		r.values = make([]memValue, 0, len(rec.Values))
+		for k, v := range rec.Values {
+			r.values = append(r.values, memValue{k, copyValue(v)})
+		}
+	}
+	return r
+}
+
+// record returns the Record, with a map of copies of the values.
+func (r *memRecord) record() Record {
+	rec := r.Record
+	if len(r.values) > 0 {
+		rec.Values = make(map[string]any, len(r.values))
+		for _, kv := range r.values {
+			rec.Values[kv.key] = copyValue(kv.value)
+		}
+	}
+	return rec
+}
+
+// update applies changes to the values.
+func (r *memRecord) update(set map[string]any, del []string) {
+	r.values = slices.DeleteFunc(r.values, func(kv memValue) bool {
+		_, replaced := set[kv.key]
+		return replaced || slices.Contains(del, kv.key)
+	})
+	for k, v := range set {
+		r.values = append(r.values, memValue{k, copyValue(v)})
+	}
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -34,10 +83,9 @@ func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
 		return ErrExists
 	}
 	if m.sessions == nil {
-		m.sessions = make(map[string]*Record)
+		m.sessions = make(map[string]memRecord)
 	}
-	rec.Values = copyValues(rec.Values)
-	m.sessions[id] = &rec
+	m.sessions[id] = newMemRecord(rec)
 	return nil
 }
 
@@ -58,9 +106,8 @@ func (m *MemoryStore) Visit(ctx context.Context, id string, views int64, now tim
 	}
 	rec.Views += views
 	rec.slide(now, idle)
-	out := *rec
-	out.Values = copyValues(rec.Values)
-	return out, nil
+	m.sessions[id] = rec
+	return rec.record(), nil
 }
 
 // Update implements [Store].
@@ -77,13 +124,8 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 	if !ok {
 		return ErrNotFound
 	}
-	if rec.Values == nil {
-		rec.Values = make(map[string]any, len(set))
-	}
-	for _, k := range del {
-		delete(rec.Values, k)
-	}
-	maps.Copy(rec.Values, copyValues(set))
+	rec.update(set, del)
+	m.sessions[id] = rec
 	return nil
 }
 
@@ -101,8 +143,7 @@ func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Recor
 		return ErrExists
 	}
 	delete(m.sessions, oldID)
-	rec.Values = copyValues(rec.Values)
-	m.sessions[newID] = &rec
+	m.sessions[newID] = newMemRecord(rec)
 	return nil
 }
 
