@@ -1,0 +1,109 @@
+// Command load runs the end-to-end load benchmark: against the Firestore
+// emulator (started here unless FIRESTORE_EMULATOR_HOST names one), it
+// serves the greeter (this library's middleware and Firestore store) and a
+// port of Google's Flask sessions tutorial (one RunTransaction per request),
+// and loads them in turn (A B A B ...) in three scenarios: 1 client
+// sequential, 16 clients with their own sessions, 16 clients sharing one
+// session. It prints req/s, latency, errors, lost increments, duplicate
+// counts and Firestore RPCs per view.
+//
+//	go run ./cmd/load            # full: 3 rounds of 8 s per target and scenario
+//	go run ./cmd/load -quick     # 1 round of 1 s, no warm-up: a smoke test
+//
+// With -quick it exits non-zero when a view was lost or counted twice, or
+// when the greeter answered anything but 200.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/firestore-sessions/sessions/bench/internal/load"
+)
+
+func main() {
+	quick := flag.Bool("quick", false, "smoke test: 1 round of 1 s per target and scenario, no warm-up, correctness checked")
+	duration := flag.Duration("duration", 8*time.Second, "length of one run")
+	rounds := flag.Int("rounds", 3, "runs per target and scenario")
+	warmup := flag.Duration("warmup", 3*time.Second, "warm-up per target before each scenario")
+	maxReq := flag.Int("max-requests", 50000, "requests per run at most")
+	scenarios := flag.String("scenarios", "seq,spread,hot", "comma-separated scenarios: seq, spread, hot")
+	jsonOut := flag.String("json", "", "write the results as JSON to this file")
+	mode := flag.String("mode", string(load.Binaries), "how the apps run: binary (the greeter and tutorial binaries, RPCs counted by a proxy) or inproc (both handlers in this process, RPCs counted by an interceptor)")
+	flag.Parse()
+
+	cfg := load.Config{
+		Mode:    load.Mode(*mode),
+		Rounds:  *rounds,
+		Warmup:  *warmup,
+		Run:     load.RunOptions{Duration: *duration, MaxRequests: *maxReq},
+		Restart: true,
+		Log:     os.Stderr,
+	}
+	if *quick {
+		cfg.Rounds, cfg.Warmup, cfg.Run.Duration, cfg.Restart = 1, 0, time.Second, false
+	}
+	if cfg.Mode != load.Binaries && cfg.Mode != load.InProcess {
+		fmt.Fprintf(os.Stderr, "load: unknown -mode %q\n", *mode)
+		os.Exit(2)
+	}
+	for _, name := range strings.Split(*scenarios, ",") {
+		sc, ok := load.ScenarioNamed(strings.TrimSpace(name))
+		if !ok {
+			fmt.Fprintf(os.Stderr, "load: unknown scenario %q\n", name)
+			os.Exit(2)
+		}
+		cfg.Scenarios = append(cfg.Scenarios, sc)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	suite, err := load.RunSuite(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
+		os.Exit(1)
+	}
+	sums := load.Summarize(suite.Results)
+	Print(os.Stdout, sums)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(struct {
+			*load.Suite
+			Summaries []*load.Summary `json:"summaries"`
+		}{suite, sums}, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "load: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	if *quick {
+		failed := false
+		for _, s := range sums {
+			if !s.Correct() || (s.Target == load.Greeter && (s.Non200 > 0 || s.Errors > 0)) || s.OK == 0 {
+				fmt.Fprintf(os.Stderr, "load: %s %s: ok %d, non-200 %d, errors %d, lost %d, duplicates %d, out of range %d\n",
+					s.Scenario, s.Target, s.OK, s.Non200, s.Errors, s.Lost, s.Duplicates, s.OutOfRange)
+				failed = true
+			}
+		}
+		if failed {
+			os.Exit(1)
+		}
+	}
+}
+
+// Print writes the summaries as an aligned table.
+func Print(w *os.File, sums []*load.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\ttarget\truns\treq/s\tp50 ms\tp99 ms\tok\tnon-200\terrors\tlost\tdup\tRPCs/view\tCPU µs/view\t")
+	for _, s := range sums {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.0f\t\n",
+			s.Scenario, s.Target, s.Runs, s.ReqPerSec, s.P50ms, s.P99ms, s.OK, s.Non200, s.Errors, s.Lost, s.Duplicates, s.RPCsPerView, s.AppCPUPerViewUs)
+	}
+	tw.Flush()
+}

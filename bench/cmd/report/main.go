@@ -1,0 +1,246 @@
+// Command report runs every benchmark of the library and writes
+// BENCHMARKS.md at the repository root, with bench/chart.svg and the raw
+// results in bench/results/. Run it from the bench directory:
+//
+//	cd bench && go run ./cmd/report
+//
+// It runs the micro-benchmarks (10 interleaved rounds, summarised by
+// benchstat), an allocation profile of the middleware, and the load suite
+// of cmd/load against a Firestore emulator it starts itself; about ten
+// minutes on two cores. -quick runs everything once, briefly, to check the pipeline.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/firestore-sessions/sessions/bench/internal/load"
+)
+
+type options struct {
+	quick     bool
+	count     int
+	benchtime string
+	rounds    int
+	duration  time.Duration
+	warmup    time.Duration
+	out       string
+	chart     string
+	results   string
+	reuse     bool
+	mode      string
+}
+
+func main() {
+	var o options
+	flag.BoolVar(&o.quick, "quick", false, "run everything once, briefly (checks the pipeline; figures meaningless)")
+	flag.IntVar(&o.count, "count", 10, "micro-benchmark repetitions")
+	flag.StringVar(&o.benchtime, "benchtime", "1s", "micro-benchmark -benchtime")
+	flag.IntVar(&o.rounds, "rounds", 4, "load runs per target and scenario")
+	flag.DurationVar(&o.duration, "duration", 6*time.Second, "length of one load run")
+	flag.DurationVar(&o.warmup, "warmup", 12*time.Second, "warm-up per target before each scenario")
+	flag.StringVar(&o.out, "out", "../BENCHMARKS.md", "report to write")
+	flag.StringVar(&o.chart, "chart", "chart.svg", "chart to write (linked from the report)")
+	flag.StringVar(&o.results, "results", "results", "directory for the raw results")
+	flag.StringVar(&o.mode, "mode", string(load.Binaries), "how the load runner runs the apps: binary or inproc (see go run ./cmd/load -h)")
+	flag.BoolVar(&o.reuse, "reuse", false, "rewrite the report from the raw results of the last run (re-running only the allocation profile)")
+	flag.Parse()
+	if o.quick {
+		o.count, o.benchtime, o.rounds, o.duration, o.warmup = 1, "100x", 1, time.Second, 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintf(os.Stderr, "report: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// data is everything the report is written from.
+type data struct {
+	Machine     machine
+	MicroRaw    []byte
+	Benchstat   []byte
+	Micro       micro
+	Allocs      map[string][]allocSite // by visitor
+	AllocTotals map[string]float64
+	Suite       *load.Suite
+	Summaries   []*load.Summary
+	Config      load.Config
+	Took        time.Duration
+}
+
+type loadFile struct {
+	Suite     *load.Suite     `json:"suite"`
+	Summaries []*load.Summary `json:"summaries"`
+	Config    struct {
+		Rounds   int     `json:"rounds"`
+		Duration float64 `json:"duration_s"`
+		Warmup   float64 `json:"warmup_s"`
+	} `json:"config"`
+	// TookSeconds is the time the whole report took, micro-benchmarks
+	// included.
+	TookSeconds float64 `json:"took_s"`
+}
+
+func run(ctx context.Context, o options) error {
+	start := time.Now()
+	if b, err := os.ReadFile("go.mod"); err != nil || !bytes.HasPrefix(b, []byte("module github.com/firestore-sessions/sessions/bench\n")) {
+		return errors.New("run from the bench directory: cd bench && go run ./cmd/report")
+	}
+	if err := os.MkdirAll(o.results, 0o755); err != nil {
+		return err
+	}
+	d := &data{Allocs: map[string][]allocSite{}, AllocTotals: map[string]float64{}}
+	microPath := filepath.Join(o.results, "micro.txt")
+	loadPath := filepath.Join(o.results, "load.json")
+	d.Config = load.Config{
+		Mode:      load.Mode(o.mode),
+		Scenarios: load.Scenarios,
+		Rounds:    o.rounds,
+		Warmup:    o.warmup,
+		Run:       load.RunOptions{Duration: o.duration, MaxRequests: 100000},
+		Restart:   true,
+		Log:       os.Stderr,
+	}
+	if o.quick {
+		d.Config.Restart = false
+	}
+
+	d.Machine = describeMachine(ctx)
+	var err error
+	if o.reuse {
+		if d.MicroRaw, err = os.ReadFile(microPath); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(os.Stderr, "micro-benchmarks: %d rounds, -benchtime=%s\n", o.count, o.benchtime)
+		if d.MicroRaw, err = runMicro(o.count, o.benchtime); err != nil {
+			return err
+		}
+		if err := os.WriteFile(microPath, d.MicroRaw, 0o644); err != nil {
+			return err
+		}
+	}
+	if d.Micro, err = parseMicro(d.MicroRaw); err != nil {
+		return err
+	}
+	if d.Benchstat, err = goCmd("tool", "benchstat", "-col", "/lib", microPath); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "allocation profiles")
+	ops := 20000
+	if o.quick {
+		ops = 200
+	}
+	for _, v := range []string{"returning", "new"} {
+		if d.Allocs[v], d.AllocTotals[v], err = allocProfile(os.TempDir(), v, ops); err != nil {
+			return err
+		}
+	}
+
+	if o.reuse {
+		b, err := os.ReadFile(loadPath)
+		if err != nil {
+			return err
+		}
+		var lf loadFile
+		if err := json.Unmarshal(b, &lf); err != nil {
+			return err
+		}
+		d.Suite, d.Summaries = lf.Suite, lf.Summaries
+		d.Config.Rounds = lf.Config.Rounds
+		d.Config.Run.Duration = time.Duration(lf.Config.Duration * float64(time.Second))
+		d.Config.Warmup = time.Duration(lf.Config.Warmup * float64(time.Second))
+		d.Took = time.Duration(lf.TookSeconds * float64(time.Second))
+	} else {
+		fmt.Fprintf(os.Stderr, "load: %d rounds of %v per target and scenario, warm-up %v\n", o.rounds, o.duration, o.warmup)
+		if d.Suite, err = load.RunSuite(ctx, d.Config); err != nil {
+			return err
+		}
+		d.Summaries = load.Summarize(d.Suite.Results)
+		lf := loadFile{Suite: d.Suite, Summaries: d.Summaries}
+		lf.Config.Rounds = o.rounds
+		lf.Config.Duration = o.duration.Seconds()
+		lf.Config.Warmup = o.warmup.Seconds()
+		d.Took = time.Since(start)
+		lf.TookSeconds = d.Took.Seconds()
+		b, _ := json.MarshalIndent(lf, "", "  ")
+		if err := os.WriteFile(loadPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if d.Suite.Emulator != "" {
+		d.Machine.Emulator = d.Suite.Emulator
+	}
+
+	svg := chartSVG(d.Summaries, load.Scenarios, []string{load.Greeter, load.Tutorial})
+	if err := os.WriteFile(o.chart, []byte(svg), 0o644); err != nil {
+		return err
+	}
+	md := writeReport(d, o)
+	if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s, %s and %s/ in %v\n", o.out, o.chart, o.results, time.Since(start).Round(time.Second))
+	for _, l := range targetLines(d) {
+		fmt.Println(l)
+	}
+	return nil
+}
+
+// machine describes where the figures were measured.
+type machine struct {
+	CPU, NProc, OS, Go, Emulator, SDK string
+}
+
+func describeMachine(ctx context.Context) machine {
+	m := machine{
+		NProc: output(ctx, "nproc"),
+		OS:    runtime.GOOS + "/" + runtime.GOARCH + ", kernel " + output(ctx, "uname", "-r"),
+		Go:    output(ctx, "go", "version"),
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if m.NProc == "" {
+		m.NProc = fmt.Sprint(runtime.NumCPU())
+	}
+	ver := output(ctx, "gcloud", "version")
+	for _, l := range strings.Split(ver, "\n") {
+		switch {
+		case strings.HasPrefix(l, "Google Cloud SDK"):
+			m.SDK = strings.TrimSpace(l)
+		case strings.HasPrefix(l, "cloud-firestore-emulator"):
+			m.Emulator = strings.TrimSpace(strings.TrimPrefix(l, "cloud-firestore-emulator"))
+		}
+	}
+	return m
+}
+
+// output runs a command and returns its trimmed output, or "" on failure.
+func output(ctx context.Context, name string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

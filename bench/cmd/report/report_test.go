@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/firestore-sessions/sessions/bench/internal/load"
+)
+
+const sampleMicro = `goos: linux
+BenchmarkSession/visitor=returning/lib=bare-2   	  215900	      5000 ns/op	    6104 B/op	      18 allocs/op
+BenchmarkSession/visitor=returning/lib=bare-2   	  215900	      4000 ns/op	    6104 B/op	      18 allocs/op
+BenchmarkSession/visitor=returning/lib=ours-2   	   28071	      9000 ns/op	    9416 B/op	      40 allocs/op
+BenchmarkSession/visitor=returning/lib=ours-2   	   28071	      7000 ns/op	    9416 B/op	      40 allocs/op
+BenchmarkSession/visitor=returning/lib=scs-2    	   26775	     34500 ns/op	   17712 B/op	     238 allocs/op
+BenchmarkSession/visitor=returning/lib=scs-2    	   26775	     34500 ns/op	   17712 B/op	     238 allocs/op
+PASS
+`
+
+func TestTargetLines(t *testing.T) {
+	m, err := parseMicro([]byte(sampleMicro))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oh, ok := m.overhead("returning", "ours")
+	if !ok || oh.ns != 3500 || oh.allocs != 22 {
+		t.Fatalf("overhead %+v, %v", oh, ok)
+	}
+	d := &data{Micro: m, Summaries: []*load.Summary{
+		{Scenario: "seq", Target: load.Greeter, RPCsPerView: 2, RPCs: map[string]float64{"Commit": 1, "BatchGetDocuments": 1}},
+		{Scenario: "spread", Target: load.Greeter, ReqPerSec: 1400, RPCsPerView: 2},
+		{Scenario: "spread", Target: load.Tutorial, ReqPerSec: 1000, RPCsPerView: 3},
+		{Scenario: "hot", Target: load.Greeter, ReqPerSec: 1300, Duplicates: 0},
+	}}
+	got := strings.Join(targetLines(d), "\n")
+	for _, want := range []string{
+		"overhead ratio ours/scs (returning): ns 0.12, allocs 0.10 — target ≤ 0.20: met",
+		"spread load req/s ratio greeter/tutorial: 1.40 (1400 vs 1000 req/s) — target ≥ 1.30: met",
+		"hot session req/s ratio greeter hot/spread: 0.93",
+		"distinct counts: NOT met",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("target lines lack %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestChartIsXML(t *testing.T) {
+	sums := []*load.Summary{
+		{Scenario: "seq", Target: load.Greeter, ReqPerSec: 500, P99ms: 7},
+		{Scenario: "seq", Target: load.Tutorial, ReqPerSec: 400, P99ms: 8},
+		{Scenario: "hot", Target: load.Tutorial, ReqPerSec: 2.5, P99ms: 6000},
+	}
+	svg := chartSVG(sums, load.Scenarios, []string{load.Greeter, load.Tutorial})
+	dec := xml.NewDecoder(strings.NewReader(svg))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+	}
+	if n := strings.Count(svg, "<rect "); n != 2*3+2+1 { // bars of both panels, legend, background
+		t.Errorf("%d rects", n)
+	}
+}

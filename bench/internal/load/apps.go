@@ -1,0 +1,291 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	apiv1 "cloud.google.com/go/firestore/apiv1"
+	"github.com/firestore-sessions/sessions/bench/tutorial"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Mode selects how the apps under load run.
+type Mode string
+
+const (
+	// Binaries runs the greeter binary (the library's cmd/greeter) and the
+	// tutorial port's binary (bench/cmd/tutorial), each in its own process
+	// and pointed at a proxy of its own that counts its Firestore RPCs.
+	Binaries Mode = "binary"
+	// InProcess serves both apps from this process (the greeter rebuilt
+	// from the library, see GreeterHandler), each with a Firestore client
+	// whose RPCs are counted by an interceptor.
+	InProcess Mode = "inproc"
+)
+
+// Targets of the suite, in the order they alternate.
+const (
+	Greeter  = "greeter"
+	Tutorial = "tutorial"
+)
+
+// app is one target under load, with what the runner needs around it.
+type app struct {
+	Target
+	project string
+	verify  *firestore.Client // straight to the emulator, not counted
+	probe   *firestore.Client // along the app's own path to the emulator
+	closers []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// finish completes a with the views reader over verify.
+func (a *app) finish(name string, counter *RPCCounter) {
+	a.Name = name
+	a.RPCs = counter.Snapshot
+	a.RPCTimes = counter.Times
+	sessions := a.verify.Collection("sessions")
+	a.StoredViews = func(ctx context.Context, id string) (int64, error) {
+		snap, err := sessions.Doc(id).Get(ctx)
+		if err != nil {
+			return 0, err
+		}
+		v, ok := snap.Data()["views"].(int64)
+		if !ok {
+			return 0, fmt.Errorf("session %s: no integer views field", id)
+		}
+		return v, nil
+	}
+}
+
+// startInProcess serves the target called name from this process, on a
+// loopback port, with Firestore project "bench-"+name on the emulator at
+// host.
+func startInProcess(ctx context.Context, name, host string) (_ *app, err error) {
+	a := &app{project: "bench-" + name}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	counter := &RPCCounter{}
+	client, conn, err := Dial(ctx, host, a.project, counter)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { client.Close() })
+	// The greeter's low-level client shares the counted connection.
+	raw, err := apiv1.NewClient(context.WithoutCancel(ctx), option.WithGRPCConn(conn))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { raw.Close() })
+	a.probe = client
+	if a.verify, _, err = Dial(ctx, host, a.project, nil); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.verify.Close() })
+	var h http.Handler
+	switch name {
+	case Greeter:
+		if h, err = GreeterHandler(client, raw); err != nil {
+			return nil, err
+		}
+	case Tutorial:
+		h = tutorial.Handler(client)
+	default:
+		return nil, fmt.Errorf("unknown target %q", name)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l) //nolint:errcheck // ends with Shutdown
+	a.closers = append(a.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	a.URL = "http://" + l.Addr().String() + "/"
+	a.finish(name, counter)
+	return a, nil
+}
+
+// startBinary runs the app binary bin as the target called name, on a
+// loopback port, with Firestore project "bench-"+name on the emulator at
+// host, reached through a counting proxy.
+func startBinary(ctx context.Context, name, bin, host string) (_ *app, err error) {
+	a := &app{project: "bench-" + name}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	counter := &RPCCounter{}
+	proxy, err := StartProxy(host, counter)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, proxy.Close)
+	if a.verify, _, err = Dial(ctx, host, a.project, nil); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.verify.Close() })
+	if a.probe, _, err = Dial(ctx, proxy.Addr, a.project, nil); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.probe.Close() })
+
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	var logBuf bytes.Buffer
+	cmd := exec.Command(bin)
+	cmd.Env = append(environWithout("PORT", "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "K_SERVICE", "GAE_SERVICE"),
+		"PORT="+strconv.Itoa(port),
+		"FIRESTORE_EMULATOR_HOST="+proxy.Addr,
+		"GOOGLE_CLOUD_PROJECT="+a.project,
+	)
+	cmd.Stdout = &lockedBuffer{buf: &logBuf}
+	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	a.closers = append(a.closers, func() { stopProcess(cmd, exited) })
+	a.URL = fmt.Sprintf("http://127.0.0.1:%d/", port)
+	pid := cmd.Process.Pid
+	if _, err := processCPU(pid); err == nil {
+		a.CPU = func() (time.Duration, error) { return processCPU(pid) }
+	}
+	if err := waitHTTP(ctx, a.URL+"favicon.ico", exited); err != nil {
+		return nil, fmt.Errorf("%s (%s): %w\n--- its output ---\n%s", name, bin, err, cmd.Stdout.(*lockedBuffer).String())
+	}
+	a.finish(name, counter)
+	return a, nil
+}
+
+// ready waits until the app's path to the emulator answers (after an
+// emulator restart, connections reconnect).
+func (a *app) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := a.probe.Collection("probe").Doc("probe").Get(ctx)
+		if err == nil || status.Code(err) == codes.NotFound {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: emulator not answering: %w", a.Name, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// BuildBinaries builds the greeter (in the library's module, as its users
+// build it) and the tutorial port into dir.
+func BuildBinaries(ctx context.Context, dir string) (greeter, tut string, err error) {
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/firestore-sessions/sessions").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("locating the library: %w", err)
+	}
+	root := strings.TrimSpace(string(out))
+	greeter, tut = filepath.Join(dir, "greeter"), filepath.Join(dir, "tutorial")
+	for _, args := range [][]string{
+		{"build", "-C", root, "-o", greeter, "./cmd/greeter"},
+		{"build", "-o", tut, "github.com/firestore-sessions/sessions/bench/cmd/tutorial"},
+	} {
+		if out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return greeter, tut, nil
+}
+
+func environWithout(keys ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, d := range keys {
+			drop = drop || k == d
+		}
+		if !drop {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitHTTP polls url until any HTTP answer comes, the process exits, or
+// 30 s pass.
+func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("exited before serving")
+		case <-ctx.Done():
+			return fmt.Errorf("not serving: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stopProcess ends a child: SIGTERM, then SIGKILL after 10 s.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+		return
+	case <-time.After(10 * time.Second):
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+}

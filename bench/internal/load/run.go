@@ -1,0 +1,360 @@
+// Package load drives HTTP session apps backed by the Firestore emulator
+// and measures them: throughput, latency, errors, correctness of the view
+// counts (lost increments, duplicate counts) and Firestore RPCs per view.
+package load
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A Scenario is a shape of load.
+type Scenario struct {
+	Name    string // short name: seq, spread, hot
+	Title   string // for tables
+	Clients int    // concurrent clients, each sending one request after another
+	Shared  bool   // all clients use one session (else each its own)
+}
+
+// Scenarios are the scenarios of a full run, in order.
+var Scenarios = []Scenario{
+	{Name: "seq", Title: "1 client, sequential", Clients: 1},
+	{Name: "spread", Title: "16 clients, own sessions", Clients: 16},
+	{Name: "hot", Title: "16 clients, one session", Clients: 16, Shared: true},
+}
+
+// ScenarioNamed returns the scenario called name.
+func ScenarioNamed(name string) (Scenario, bool) {
+	for _, s := range Scenarios {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// A Target is one app under load: an HTTP server answering GET / with
+// `<body>N views for "greeting"</body>` and a session_id cookie.
+type Target struct {
+	Name string // "greeter", "tutorial"
+	URL  string // "http://127.0.0.1:PORT/"
+	// RPCs returns the Firestore RPCs the app has sent so far, by method.
+	RPCs func() map[string]int64
+	// RPCTimes returns the time the app's Firestore RPCs took so far, by
+	// method (nil: unknown).
+	RPCTimes func() map[string]time.Duration
+	// CPU returns the CPU time the app's process has used so far (nil:
+	// unknown, as when the app shares the runner's process).
+	CPU func() (time.Duration, error)
+	// StoredViews returns the view count stored for session id.
+	StoredViews func(ctx context.Context, id string) (int64, error)
+}
+
+// Result is the outcome of one run of one target in one scenario.
+type Result struct {
+	Target   string `json:"target"`
+	Scenario string `json:"scenario"`
+	Round    int    `json:"round"`
+
+	Requests  int     `json:"requests"`    // completed requests
+	OK        int     `json:"ok"`          // 200 answers with a count
+	Non200    int     `json:"non200"`      // other HTTP answers
+	Errors    int     `json:"errors"`      // transport errors, timeouts, unreadable bodies
+	Seconds   float64 `json:"seconds"`     // wall time, first request to last answer
+	ReqPerSec float64 `json:"req_per_sec"` // OK / Seconds
+	P50ms     float64 `json:"p50_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	MaxMs     float64 `json:"max_ms"`
+
+	// Lost counts acknowledged views missing from the store: per session,
+	// OK answers minus the growth of the stored count, when positive.
+	Lost int `json:"lost"`
+	// Unacked counts stored views that no OK answer reported (requests that
+	// failed after their write landed).
+	Unacked int `json:"unacked"`
+	// Duplicates counts OK answers of a session showing a count that an
+	// earlier answer of the same session showed already.
+	Duplicates int `json:"duplicates"`
+	// OutOfRange counts OK answers whose count is not among the counts the
+	// run added to the store.
+	OutOfRange int `json:"out_of_range"`
+
+	RPCs        map[string]int64 `json:"rpcs"`          // by method, during the run
+	RPCsPerView float64          `json:"rpcs_per_view"` // all RPCs / OK
+	// AppCPUPerViewUs is the CPU time the app's process used per OK answer,
+	// in microseconds (0: unknown).
+	AppCPUPerViewUs float64 `json:"app_cpu_per_view_us,omitempty"`
+	AppCPUms        float64 `json:"app_cpu_ms,omitempty"`
+	// RPCMeanMs is the mean duration of one RPC, by method.
+	RPCMeanMs map[string]float64 `json:"rpc_mean_ms,omitempty"`
+
+	latencies []time.Duration
+}
+
+// Correct reports whether every acknowledged view was stored once, with a
+// count of its own.
+func (r *Result) Correct() bool {
+	return r.Lost == 0 && r.Duplicates == 0 && r.OutOfRange == 0
+}
+
+// RunOptions bound one run.
+type RunOptions struct {
+	Duration    time.Duration // no request starts after this
+	MaxRequests int           // nor after this many (0: no limit)
+	Timeout     time.Duration // per request (0: 30 s)
+}
+
+// page is one answer of a target.
+type page struct {
+	status int
+	views  int64
+	id     string // the session_id cookie set, if any
+}
+
+// get sends GET / with the session cookie id (none if empty).
+func get(ctx context.Context, hc *http.Client, url, id string) (page, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return page{}, err
+	}
+	if id != "" {
+		req.Header.Set("Cookie", "session_id="+id)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return page{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return page{}, err
+	}
+	p := page{status: resp.StatusCode}
+	for _, c := range resp.Cookies() {
+		if c.Name == "session_id" && c.MaxAge >= 0 {
+			p.id = c.Value
+		}
+	}
+	if p.status == http.StatusOK {
+		if _, err := fmt.Sscanf(string(body), "<body>%d views for ", &p.views); err != nil {
+			return p, fmt.Errorf("unexpected page %q: %w", truncate(string(body), 80), err)
+		}
+	}
+	return p, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// NewSession creates a session on t and returns its id.
+func NewSession(ctx context.Context, hc *http.Client, t *Target) (string, error) {
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+		p, err := get(ctx, hc, t.URL, "")
+		switch {
+		case err != nil:
+			lastErr = err
+		case p.status != http.StatusOK || p.id == "":
+			lastErr = fmt.Errorf("%s: new session: status %d, cookie %q", t.Name, p.status, p.id)
+		case p.views != 1:
+			return "", fmt.Errorf("%s: new session: first view numbered %d", t.Name, p.views)
+		default:
+			return p.id, nil
+		}
+	}
+	return "", lastErr
+}
+
+// Run runs scenario sc against t once: it creates the sessions (not
+// measured), then sends requests from sc.Clients clients until
+// opt.Duration has passed or opt.MaxRequests have been sent, waits for every
+// answer, and checks the counts against the store.
+func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int, opt RunOptions) (*Result, error) {
+	if opt.Timeout == 0 {
+		opt.Timeout = 30 * time.Second
+	}
+	res := &Result{Target: t.Name, Scenario: sc.Name, Round: round}
+
+	nSessions := sc.Clients
+	if sc.Shared {
+		nSessions = 1
+	}
+	ids := make([]string, nSessions)
+	before := make([]int64, nSessions)
+	for i := range ids {
+		id, err := NewSession(ctx, hc, t)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+		if before[i], err = t.StoredViews(ctx, id); err != nil {
+			return nil, fmt.Errorf("%s: reading session: %w", t.Name, err)
+		}
+	}
+
+	type answer struct {
+		session int
+		views   int64
+	}
+	type clientLog struct {
+		answers   []answer
+		latencies []time.Duration
+		non200    int
+		errs      int
+		firstErr  error
+	}
+	logs := make([]clientLog, sc.Clients)
+	var sent atomic.Int64
+	rpcBefore := t.RPCs()
+	var cpuBefore time.Duration
+	if t.CPU != nil {
+		var err error
+		if cpuBefore, err = t.CPU(); err != nil {
+			return nil, err
+		}
+	}
+	var timesBefore map[string]time.Duration
+	if t.RPCTimes != nil {
+		timesBefore = t.RPCTimes()
+	}
+	start := time.Now()
+	deadline := start.Add(opt.Duration)
+	var wg sync.WaitGroup
+	for c := range sc.Clients {
+		session := c % nSessions
+		wg.Go(func() {
+			log := &logs[c]
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if opt.MaxRequests > 0 && sent.Add(1) > int64(opt.MaxRequests) {
+					return
+				}
+				rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+				t0 := time.Now()
+				p, err := get(rctx, hc, t.URL, ids[session])
+				lat := time.Since(t0)
+				cancel()
+				log.latencies = append(log.latencies, lat)
+				switch {
+				case err != nil:
+					log.errs++
+					if log.firstErr == nil {
+						log.firstErr = err
+					}
+				case p.status != http.StatusOK:
+					log.non200++
+				default:
+					log.answers = append(log.answers, answer{session, p.views})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	res.RPCs = diff(t.RPCs(), rpcBefore)
+	if t.CPU != nil {
+		cpu, err := t.CPU()
+		if err != nil {
+			return nil, err
+		}
+		ok := 0
+		for _, l := range logs {
+			ok += len(l.answers)
+		}
+		res.AppCPUms = ms(cpu - cpuBefore)
+		if ok > 0 {
+			res.AppCPUPerViewUs = float64(cpu-cpuBefore) / float64(time.Microsecond) / float64(ok)
+		}
+	}
+	if t.RPCTimes != nil {
+		res.RPCMeanMs = map[string]float64{}
+		for m, d := range t.RPCTimes() {
+			if n := res.RPCs[m]; n > 0 {
+				res.RPCMeanMs[m] = ms(d-timesBefore[m]) / float64(n)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	perSession := make([][]int64, nSessions)
+	var firstErr error
+	for _, l := range logs {
+		res.OK += len(l.answers)
+		res.Non200 += l.non200
+		res.Errors += l.errs
+		res.latencies = append(res.latencies, l.latencies...)
+		for _, a := range l.answers {
+			perSession[a.session] = append(perSession[a.session], a.views)
+		}
+		if firstErr == nil {
+			firstErr = l.firstErr
+		}
+	}
+	res.Requests = res.OK + res.Non200 + res.Errors
+	res.Seconds = elapsed.Seconds()
+	if res.Seconds > 0 {
+		res.ReqPerSec = float64(res.OK) / res.Seconds
+	}
+	slices.Sort(res.latencies)
+	res.P50ms = ms(percentile(res.latencies, 0.50))
+	res.P99ms = ms(percentile(res.latencies, 0.99))
+	if n := len(res.latencies); n > 0 {
+		res.MaxMs = ms(res.latencies[n-1])
+	}
+	var rpcs int64
+	for _, n := range res.RPCs {
+		rpcs += n
+	}
+	if res.OK > 0 {
+		res.RPCsPerView = float64(rpcs) / float64(res.OK)
+	}
+
+	for i, id := range ids {
+		after, err := t.StoredViews(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading session after the run: %w", t.Name, err)
+		}
+		counts := perSession[i]
+		grown := int(after - before[i])
+		res.Lost += max(0, len(counts)-grown)
+		res.Unacked += max(0, grown-len(counts))
+		slices.Sort(counts)
+		for j, n := range counts {
+			if j > 0 && n == counts[j-1] {
+				res.Duplicates++
+			}
+			if n <= before[i] || n > after {
+				res.OutOfRange++
+			}
+		}
+	}
+	if firstErr != nil && res.OK == 0 {
+		return res, fmt.Errorf("%s %s: no successful request: %w", t.Name, sc.Name, firstErr)
+	}
+	return res, nil
+}
+
+// percentile returns the q-quantile of sorted (nearest rank).
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*q+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
