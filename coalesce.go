@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -16,7 +17,9 @@ import (
 // queue; when it ends, one transaction counts all the queued views at once
 // and hands each request its own view number. A hot session thus costs one
 // transaction per round of requests instead of one per request, and no
-// request waits behind more than one transaction before its own.
+// request waits behind more than one transaction before its own. The first
+// request of a session runs its transaction itself; later batches run on a
+// goroutine, so every request can leave at its own deadline.
 type visits struct {
 	visit func(ctx context.Context, id string, views int64) (Record, error)
 
@@ -29,19 +32,18 @@ type queue struct{ waiting []*waiter }
 
 type waiter struct {
 	ctx  context.Context
-	done chan outcome // buffered: the sender never blocks; nil for a leader that never queued
+	done chan outcome // buffered: the sender never blocks; nil for a request that never queued
 }
 
-// outcome is what a batch hands a waiter: its view, or the duty to lead the
-// next batch.
+// outcome is what a batch hands a waiter: its view, or the error.
 type outcome struct {
-	rec  Record
-	err  error
-	lead []*waiter
+	rec Record
+	err error
 }
 
 // do counts one view of session id and returns the record as this view
-// sees it (Views is this view's number).
+// sees it (Views is this view's number). It returns by ctx's deadline
+// whatever the store does.
 func (v *visits) do(ctx context.Context, id string) (Record, error) {
 	w := &waiter{ctx: ctx}
 	v.mu.Lock()
@@ -55,37 +57,32 @@ func (v *visits) do(ctx context.Context, id string) (Record, error) {
 	q.waiting = append(q.waiting, w)
 	v.mu.Unlock()
 
-	var o outcome
 	select {
-	case o = <-w.done:
+	case o := <-w.done:
+		return o.rec, o.err
 	case <-ctx.Done():
-		if v.withdraw(q, w) {
-			return Record{}, ctx.Err()
-		}
-		// A batch has taken this view already: its outcome comes within
-		// this request's deadline, and may be the duty to lead.
-		o = <-w.done
+		// Leave the queue if no batch has taken this view yet; if one has,
+		// the view may still be counted, as for any request whose
+		// transaction outlives it: its outcome is unknown to the visitor.
+		v.withdraw(q, w)
+		return Record{}, fmt.Errorf("sessions: visit: waiting for the session's transaction: %w", ctx.Err())
 	}
-	if o.lead != nil {
-		return v.lead(id, o.lead, w)
-	}
-	return o.rec, o.err
 }
 
 // withdraw removes w from q unless a batch has taken it.
-func (v *visits) withdraw(q *queue, w *waiter) bool {
+func (v *visits) withdraw(q *queue, w *waiter) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	i := slices.Index(q.waiting, w)
-	if i < 0 {
-		return false
+	if i := slices.Index(q.waiting, w); i >= 0 {
+		q.waiting = slices.Delete(q.waiting, i, i+1)
 	}
-	q.waiting = slices.Delete(q.waiting, i, i+1)
-	return true
 }
 
-// lead runs one transaction for batch, of which self is a member, answers
-// the other members, and passes the lead to the next batch if one waits.
+// lead runs one transaction for batch, answers its members (self, the
+// member running it, if any, by the return value), then starts the next
+// batch if requests queued meanwhile. Later batches run on goroutines of
+// their own, so that no request has to stay beyond its deadline to run
+// other requests' transaction.
 func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) {
 	rec, err := v.run(id, batch)
 
@@ -116,7 +113,7 @@ func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) 
 	}
 	v.mu.Unlock()
 	if len(next) > 0 {
-		next[0].done <- outcome{lead: next}
+		go v.lead(id, next, nil)
 	}
 	return mine.rec, mine.err
 }

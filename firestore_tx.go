@@ -63,7 +63,7 @@ func (f *FirestoreStore) rawVisitOnce(ctx context.Context, name string, views in
 	doc, tx, err := f.readDetached(ctx, name, retry)
 	if err != nil {
 		if tx != nil {
-			f.rollback(ctx, tx)
+			go f.rollback(ctx, tx)
 		}
 		return Record{}, tx, err
 	}
@@ -74,7 +74,7 @@ func (f *FirestoreStore) rawVisitOnce(ctx context.Context, name string, views in
 	}
 	switch {
 	case doc == nil:
-		f.rollback(ctx, tx)
+		go f.rollback(ctx, tx)
 		return Record{}, tx, ErrNotFound
 	case !rec.live(now):
 		write = &pb.Write{Operation: &pb.Write_Delete{Delete: name}}
@@ -97,7 +97,7 @@ func (f *FirestoreStore) rawVisitOnce(ctx context.Context, name string, views in
 		gax.WithRetry(func() gax.Retryer { return nil }))
 	if err != nil {
 		if status.Code(err) != codes.Aborted {
-			f.rollback(ctx, tx) // an aborted transaction is closed already
+			go f.rollback(ctx, tx) // an aborted transaction is closed already
 		}
 		return Record{}, tx, err
 	}
@@ -110,8 +110,10 @@ func (f *FirestoreStore) rawVisitOnce(ctx context.Context, name string, views in
 // readDetached is rawRead, finished even when ctx ends first. A read cut
 // off before its answer names the transaction it began leaves that
 // transaction, and its lock, with no id to roll it back by; so the read
-// runs to its end on a context of its own, and when the caller has given up
-// by then, the transaction is rolled back in the background.
+// runs to its end on a context of its own (as long as the lock would last:
+// a server that hangs for a while and comes back must still be told), and
+// when the caller has given up by then, the transaction is rolled back in
+// the background.
 func (f *FirestoreStore) readDetached(ctx context.Context, name string, retry []byte) (*pb.Document, []byte, error) {
 	type result struct {
 		doc *pb.Document
@@ -120,7 +122,7 @@ func (f *FirestoreStore) readDetached(ctx context.Context, name string, retry []
 	}
 	done := make(chan result, 1)
 	go func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockLifetime)
 		defer cancel()
 		doc, tx, err := f.rawRead(rctx, name, retry)
 		done <- result{doc, tx, err}
@@ -176,15 +178,20 @@ func (f *FirestoreStore) rawRead(ctx context.Context, name string, retry []byte)
 
 // rollback ends transaction tx, which would otherwise hold its locks for
 // about a minute (the emulator's figure), blocking every writer of the
-// session. It runs even when ctx is cancelled: a client that goes away
-// between read and commit must not leave the lock behind.
+// session. Callers run it on a goroutine of its own, so that no request
+// waits for it beyond its deadline; it keeps trying (the client retries an
+// unavailable server) for as long as the lock would last, and it runs even
+// when ctx is cancelled: a client that goes away between read and commit
+// must not leave the lock behind.
 func (f *FirestoreStore) rollback(ctx context.Context, tx []byte) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockLifetime)
 	defer cancel()
 	_ = f.raw.Rollback(ctx, &pb.RollbackRequest{Database: f.database, Transaction: tx})
 }
 
-const rollbackTimeout = 5 * time.Second
+// lockLifetime is how long the emulator keeps the lock of an abandoned
+// transaction: trying longer to end one, or to learn its id, is pointless.
+const lockLifetime = 65 * time.Second
 
 // databaseOf returns the database resource name of a document resource
 // name: projects/P/databases/D.
