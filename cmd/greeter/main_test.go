@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -152,8 +153,9 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 	}
 }
 
-// A Firestore that cannot be reached stops the start with a clear error,
-// within the timeout.
+// A Firestore that does not answer yet does not stop the start: it may be
+// starting too. The greeter warns, within the timeout, and serves 503 until
+// the database answers (the reliability suite's case 1 shows it recover).
 func TestUnreachableEmulator(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,10 +165,15 @@ func TestUnreachableEmulator(t *testing.T) {
 	l.Close() // nothing listens there now
 	t.Setenv("FIRESTORE_EMULATOR_HOST", host)
 
+	var logs strings.Builder
 	start := time.Now()
-	_, err = openFirestore(context.Background(), "demo-greeter", time.Second)
-	if err == nil || !strings.Contains(err.Error(), "database unusable") {
-		t.Errorf("error %v, want database unusable", err)
+	store, err := openFirestore(context.Background(), "demo-greeter", time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("start with the store down: %v, want a warning and a store", err)
+	}
+	defer store.Close()
+	if !strings.Contains(logs.String(), "does not answer yet") {
+		t.Errorf("log %q, want a warning that Firestore does not answer", logs.String())
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v with a timeout of 1 s", d)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/firestore-sessions/sessions"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 const (
@@ -29,7 +32,7 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 		go sweep(ctx, store, logger)
 		return store, func() {}, nil
 	}
-	store, err := openFirestore(ctx, cfg.project, startTimeout)
+	store, err := openFirestore(ctx, cfg.project, startTimeout, logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.storeName(), err)
 	}
@@ -42,9 +45,12 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 }
 
 // openFirestore returns a session store on project's Firestore database,
-// with two-round-trip visits, once a read has shown that the database can
-// be used, within timeout.
-func openFirestore(ctx context.Context, project string, timeout time.Duration) (*sessions.FirestoreStore, error) {
+// with two-round-trip visits, within timeout. A first read checks the
+// database: one that cannot be used (missing, in Datastore mode, no
+// permission) stops the start; one that does not answer yet does not, since
+// it may be starting too: requests get 503 until it answers, and the
+// greeter recovers by itself.
+func openFirestore(ctx context.Context, project string, timeout time.Duration, logger *slog.Logger) (*sessions.FirestoreStore, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type result struct {
@@ -70,7 +76,11 @@ func openFirestore(ctx context.Context, project string, timeout time.Duration) (
 	if r.err != nil {
 		return nil, r.err
 	}
-	if err := r.store.Ping(ctx); err != nil {
+	switch err := r.store.Ping(ctx); {
+	case err == nil:
+	case errors.Is(err, context.DeadlineExceeded), status.Code(err) == codes.Unavailable, status.Code(err) == codes.DeadlineExceeded:
+		logger.Warn("Firestore does not answer yet: requests get 503 until it does", "err", err)
+	default:
 		r.store.Close()
 		return nil, fmt.Errorf("database unusable: %w", err)
 	}
