@@ -1,0 +1,386 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/firestore-sessions/sessions/internal/emulator"
+)
+
+// cookieName is the greeter's session cookie.
+const cookieName = "session_id"
+
+// page is the greeter's page.
+var page = regexp.MustCompile(`^<body>(\d+) views for "([^"<>&]*)"</body>$`)
+
+// sessionID matches an id the server issues: a lower-case UUID.
+var sessionID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// result is the outcome of one request.
+type result struct {
+	worker     int
+	sent       string // session id of the cookie sent, "" for none
+	got        string // session id of the cookie the response set, "" for none
+	status     int    // 0: no response
+	views      int64  // the page's count, 0 unless a well-formed page
+	body       string
+	retryAfter string
+	start, end time.Time
+	err        error // transport error, or a malformed 200 page
+	hang       bool  // no answer within the client timeout
+}
+
+func (r result) latency() time.Duration { return r.end.Sub(r.start) }
+
+func (r result) String() string {
+	s := fmt.Sprintf("worker %d, cookie %q: ", r.worker, r.sent)
+	switch {
+	case r.hang:
+		s += fmt.Sprintf("no answer within %v", r.latency().Round(time.Millisecond))
+	case r.err != nil:
+		s += fmt.Sprintf("%v after %v", r.err, r.latency().Round(time.Millisecond))
+	default:
+		s += fmt.Sprintf("%d %q in %v, cookie %q", r.status, truncate(r.body, 80), r.latency().Round(time.Millisecond), r.got)
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// newClient returns an HTTP client for n concurrent workers whose timeout
+// is the request deadline plus the margin: a request without an answer by
+// then hangs.
+func newClient(n int) *http.Client {
+	return &http.Client{
+		Timeout: deadline + margin,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConnsPerHost: n,
+			DisableCompression:  true,
+		},
+		// The greeter never redirects; a redirect would be a finding.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// visit sends GET / to base with the session cookie id ("" for none).
+func visit(ctx context.Context, client *http.Client, base, id string) result {
+	r := result{sent: id, start: time.Now()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
+	if err != nil {
+		r.err = err
+		r.end = time.Now()
+		return r
+	}
+	if id != "" {
+		req.Header.Set("Cookie", cookieName+"="+id)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		r.end = time.Now()
+		r.err = err
+		var ne net.Error
+		r.hang = errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil
+		return r
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r.end = time.Now()
+	r.status, r.body, r.retryAfter = resp.StatusCode, string(body), resp.Header.Get("Retry-After")
+	if err != nil {
+		r.err = fmt.Errorf("reading the body: %w", err)
+		var ne net.Error
+		r.hang = errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil
+		return r
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieName && c.MaxAge >= 0 {
+			r.got = c.Value
+		}
+	}
+	if r.status == http.StatusOK {
+		m := page.FindStringSubmatch(r.body)
+		if m == nil {
+			r.err = fmt.Errorf("200 with a malformed page %q", truncate(r.body, 200))
+		} else {
+			r.views, _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		if !sessionID.MatchString(r.got) {
+			r.err = fmt.Errorf("200 without a well-formed session cookie (got %q)", r.got)
+		}
+	}
+	return r
+}
+
+// worker is one client of a load: it sends its cookie (none at first if
+// empty) and, if adopt, takes the cookie each response sets.
+type worker struct {
+	cookie string
+	adopt  bool
+}
+
+// load is a set of workers sending requests back to back until stopped.
+type load struct {
+	client *http.Client
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	results []result
+}
+
+// startLoad starts workers against base. A worker whose request got no
+// response pauses 10 ms before the next (a refused connection answers at
+// once); with quitOnError it stops instead.
+func startLoad(base string, workers []worker, quitOnError bool) *load {
+	l := &load{client: newClient(len(workers)), stop: make(chan struct{})}
+	for i, w := range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			cookie := w.cookie
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				r := visit(context.Background(), l.client, base, cookie)
+				r.worker = i
+				l.mu.Lock()
+				l.results = append(l.results, r)
+				l.mu.Unlock()
+				if w.adopt && r.got != "" {
+					cookie = r.got
+				}
+				if r.status == 0 {
+					if quitOnError {
+						return
+					}
+					time.Sleep(10 * time.Millisecond) // pacing, not a wait for a condition
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// finish stops the load, waits for the requests in flight (each ends
+// within the client timeout) and returns every result.
+func (l *load) finish() []result {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	l.wg.Wait()
+	l.client.CloseIdleConnections()
+	return l.snapshot()
+}
+
+// snapshot returns the results so far.
+func (l *load) snapshot() []result {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.results)
+}
+
+// workers returns n workers, all on cookie (a shared session) or, with
+// cookie "", each on a session of its own made by its first request.
+func workers(n int, cookie string) []worker {
+	ws := make([]worker, n)
+	for i := range ws {
+		ws[i] = worker{cookie: cookie, adopt: cookie == ""}
+	}
+	return ws
+}
+
+// tally sums up results.
+type tally struct {
+	requests    int
+	ok          int // 200 with a well-formed page and cookie
+	unavailable int // 503
+	other       int // any other status, or a malformed 200
+	transport   int // no response, hangs not included
+	hangs       int
+	maxLatency  time.Duration
+	max503      time.Duration       // the slowest 503
+	views       map[string][]int64  // per session: the counts its 200s showed
+	failures    map[string]int      // per session sent: requests without a 200
+	examples    []string            // a few failures, for the log
+	statuses    map[int]int         // by status
+	firstOK     map[string]struct{} // sessions created by the load
+}
+
+func count(results []result) tally {
+	t := tally{views: map[string][]int64{}, failures: map[string]int{}, statuses: map[int]int{}, firstOK: map[string]struct{}{}}
+	for _, r := range results {
+		t.requests++
+		t.maxLatency = max(t.maxLatency, r.latency())
+		t.statuses[r.status]++
+		bad := true
+		switch {
+		case r.hang:
+			t.hangs++
+		case r.status == 0:
+			t.transport++
+		case r.status == http.StatusOK && r.err == nil:
+			t.ok++
+			t.views[r.got] = append(t.views[r.got], r.views)
+			if r.views == 1 {
+				t.firstOK[r.got] = struct{}{}
+			}
+			bad = false
+		case r.status == http.StatusServiceUnavailable:
+			t.unavailable++
+			t.max503 = max(t.max503, r.latency())
+		default:
+			t.other++
+		}
+		if bad {
+			t.failures[r.sent]++
+			if len(t.examples) < 5 && !(r.status == http.StatusServiceUnavailable && r.err == nil) {
+				t.examples = append(t.examples, r.String())
+			}
+		}
+	}
+	return t
+}
+
+func (t tally) failed() int { return t.requests - t.ok }
+
+func (t tally) String() string {
+	return fmt.Sprintf("%d requests: %d × 200, %d × 503, %d other, %d without response, %d hung; slowest %v",
+		t.requests, t.ok, t.unavailable, t.other, t.transport, t.hangs, t.maxLatency.Round(time.Millisecond))
+}
+
+// lostCheck compares the views stored for each session with what the
+// responses showed. For each session, the 200s must show distinct counts,
+// none above the stored count, and the stored count may exceed the number
+// of 200s only by requests of that session that failed (a failed request's
+// commit may have landed: its outcome is unknown, never a lost view).
+// It returns the number of lost views (0 when all is well), the number of
+// stored views no 200 acknowledged, and a description of the first
+// problems.
+func lostCheck(stored map[string]int64, t tally) (lost, unacknowledged int, problems []string) {
+	for id, seen := range t.views {
+		s, ok := stored[id]
+		if !ok {
+			lost += len(seen)
+			problems = append(problems, fmt.Sprintf("session %s: %d views acknowledged, no document", id, len(seen)))
+			continue
+		}
+		sorted := slices.Clone(seen)
+		slices.Sort(sorted)
+		if d := len(sorted) - len(slices.Compact(slices.Clone(sorted))); d > 0 {
+			lost += d
+			problems = append(problems, fmt.Sprintf("session %s: %d counts shown twice (a lost update)", id, d))
+		}
+		n := int64(len(seen))
+		if s < n {
+			lost += int(n - s)
+			problems = append(problems, fmt.Sprintf("session %s: %d views acknowledged, %d stored", id, n, s))
+		}
+		if top := sorted[len(sorted)-1]; top > s {
+			problems = append(problems, fmt.Sprintf("session %s: a response showed %d views, %d stored", id, top, s))
+		}
+		if extra := s - n; extra > 0 {
+			unacknowledged += int(extra)
+			if extra > int64(t.failures[id]) {
+				problems = append(problems, fmt.Sprintf("session %s: %d views stored, %d acknowledged, only %d requests failed", id, s, n, t.failures[id]))
+			}
+		}
+	}
+	if len(problems) > 5 {
+		problems = append(problems[:5], fmt.Sprintf("... and %d more", len(problems)-5))
+	}
+	return lost, unacknowledged, problems
+}
+
+// storedViews reads the view count of each session in ids from the
+// emulator at host.
+func storedViews(t testing.TB, host, project string, ids []string) map[string]int64 {
+	t.Helper()
+	client := emulator.NewClientAt(t, host, project)
+	ctx := testContext(t, 2*time.Minute)
+	out := make(map[string]int64, len(ids))
+	for chunk := range slices.Chunk(ids, 200) {
+		refs := make([]*firestore.DocumentRef, len(chunk))
+		for i, id := range chunk {
+			refs[i] = client.Collection("sessions").Doc(id)
+		}
+		snaps, err := client.GetAll(ctx, refs)
+		if err != nil {
+			t.Fatalf("reading the stored sessions: %v", err)
+		}
+		for i, s := range snaps {
+			if !s.Exists() {
+				continue
+			}
+			v, ok := s.Data()["views"].(int64)
+			if !ok {
+				t.Fatalf("session %s: views %#v", chunk[i], s.Data()["views"])
+			}
+			out[chunk[i]] = v
+		}
+	}
+	return out
+}
+
+// sessionsOf returns the sessions of a tally, sorted.
+func sessionsOf(t tally) []string {
+	ids := make([]string, 0, len(t.views))
+	for id := range t.views {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// newSession makes a session with one request and returns its id.
+func newSession(t testing.TB, base string) string {
+	t.Helper()
+	client := newClient(1)
+	defer client.CloseIdleConnections()
+	r := visit(context.Background(), client, base, "")
+	if r.status != http.StatusOK || r.err != nil || r.views != 1 {
+		t.Fatalf("making a session: %v", r)
+	}
+	return r.got
+}
+
+// checkClean fails the test for every request that got neither a 200 nor
+// a clean 503 within the deadline plus the margin.
+func checkClean(t testing.TB, what string, tl tally) {
+	t.Helper()
+	if tl.hangs > 0 || tl.transport > 0 || tl.other > 0 {
+		t.Errorf("%s: %v; want only 200s and 503s; for example:\n%s", what, tl, joinLines(tl.examples))
+	}
+	if tl.max503 > deadline+margin {
+		t.Errorf("%s: a 503 took %v, want within the deadline %v (+%v margin)", what, tl.max503.Round(time.Millisecond), deadline, margin)
+	}
+}
+
+func joinLines(lines []string) string {
+	s := ""
+	for _, l := range lines {
+		s += "  " + l + "\n"
+	}
+	return s
+}

@@ -1,0 +1,165 @@
+package reliability
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/google/uuid"
+)
+
+// recoveryLimit bounds the wait for the service to resume once the store
+// answers again. gRPC backs off its reconnection attempts (up to 120 s
+// between them): the figure is reported, the limit only stops a stuck
+// test.
+const recoveryLimit = 90 * time.Second
+
+// Case 1: the server starts while nothing listens where the store should
+// be. Every request gets a 503 within the deadline and no session cookie;
+// once an emulator starts on that port, the service resumes by itself.
+func TestStoreDownAtStart(t *testing.T) {
+	emulator.Require(t)
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) { storeDownAtStart(t, tg) })
+	}
+}
+
+func storeDownAtStart(t *testing.T, tg target) {
+	x := rep.row(t, "1. Store down at start", tg.name)
+	port := freePort(t) // nothing listens there
+	host := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	project := emulator.ProjectID(t)
+	var srv server
+	if tg.name == greeterTarget.name {
+		g := startGreeter(t, host, project)
+		if err := g.waitListening(30 * time.Second); err != nil {
+			x.update(func(x *row) { x.Notes = "greeter " + err.Error() + ": " + strings.TrimSpace(g.Stderr()) })
+			t.Fatalf("greeter with the store down: %v; want it to listen and answer 503 until the store comes up.\n"+
+				"It stops instead at its startup probe of the database (cmd/greeter/store.go, openFirestore); stderr:\n%s", err, g.Stderr())
+		}
+		srv = server{base: g.URL, greeter: g}
+	} else {
+		srv = tg.start(t, host, project)
+	}
+
+	// Store down: half the clients send no cookie, half a cookie of a
+	// session that was never stored.
+	never := uuid.NewString()
+	ws := make([]worker, p().downClients)
+	for i := range ws {
+		if i%2 == 1 {
+			ws[i].cookie = never
+		}
+	}
+	l := startLoad(srv.base, ws, false)
+	time.Sleep(p().downFor) // load duration
+	down := l.finish()
+	tl := count(down)
+	t.Logf("store down: %v", tl)
+	if tl.unavailable != tl.requests || tl.requests == 0 {
+		t.Errorf("store down: %v; want every request answered 503; for example:\n%s", tl, joinLines(tl.examples))
+	}
+	if tl.max503 > deadline+margin {
+		t.Errorf("store down: a 503 took %v, want within the deadline %v (+%v margin)", tl.max503.Round(time.Millisecond), deadline, margin)
+	}
+	for _, r := range down {
+		if r.got != "" {
+			t.Errorf("store down: a %d sets session cookie %q for a session that was never stored", r.status, r.got)
+			break
+		}
+	}
+	for _, r := range down {
+		if r.status == http.StatusServiceUnavailable && r.retryAfter == "" {
+			t.Errorf("store down: a 503 without Retry-After")
+			break
+		}
+	}
+
+	// The store comes up on that port: no restart of the server.
+	startEmulatorAt(t, port)
+	up := time.Now()
+	client := newClient(1)
+	defer client.CloseIdleConnections()
+	var first result
+	var recovering []result
+	err := poll(recoveryLimit, 100*time.Millisecond, func() (bool, error) {
+		r := visit(context.Background(), client, srv.base, "")
+		recovering = append(recovering, r)
+		if r.status == http.StatusOK && r.err == nil {
+			first = r
+			return true, nil
+		}
+		if r.status != http.StatusServiceUnavailable || r.latency() > deadline+margin {
+			t.Errorf("while the store comes up: %v; want 503 within the deadline, or 200", r)
+		}
+		return false, nil
+	})
+	all := append(down, recovering...)
+	if err != nil {
+		x.set(count(all))
+		x.update(func(x *row) { x.Recovery = "none in " + recoveryLimit.String() })
+		t.Fatalf("service not resumed %v after the store came up: %v", recoveryLimit, err)
+	}
+	recovery := first.end.Sub(up)
+	t.Logf("store up: first 200 after %v (%d requests answered 503 meanwhile)", recovery.Round(time.Millisecond), len(recovering)-1)
+
+	// The service goes on as usual: the session counts, and the cookie of
+	// the session that was never stored gets a session of its own.
+	id := first.got
+	for want := int64(2); want <= 6; want++ {
+		r := visit(context.Background(), client, srv.base, id)
+		all = append(all, r)
+		if r.status != http.StatusOK || r.err != nil || r.views != want || r.got != id {
+			t.Errorf("after recovery, visit %d: %v; want %d views of session %s", want, r, want, id)
+		}
+	}
+	r := visit(context.Background(), client, srv.base, never)
+	all = append(all, r)
+	if r.status != http.StatusOK || r.views != 1 || r.got == never || r.got == "" {
+		t.Errorf("never-stored cookie after recovery: %v; want a fresh session", r)
+	}
+	checkDocuments(t, host, project, map[string]bool{id: true, r.got: true})
+	srv.checkNoPanic(t)
+
+	x.set(count(all))
+	x.update(func(x *row) {
+		x.Recovery = recovery.Round(10*time.Millisecond).String() + " to first 200"
+		x.Lost = "0"
+		x.Notes = "store down " + p().downFor.String() + "; every 503 within " + tl.max503.Round(100*time.Millisecond).String() + ", none sets a cookie"
+	})
+}
+
+// documentPath is the only kind of document the server may write.
+var documentPath = regexp.MustCompile(`^sessions/[0-9a-f-]{36}$`)
+
+// checkDocuments fails the test unless every document of project is
+// sessions/ID for an id in issued (the ids the server handed out), and
+// every issued id has its document.
+func checkDocuments(t testing.TB, host, project string, issued map[string]bool) {
+	t.Helper()
+	ctx := testContext(t, time.Minute)
+	docs, err := emulator.Documents(ctx, host, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range docs {
+		id, ok := strings.CutPrefix(d, "sessions/")
+		if !ok || !documentPath.MatchString(d) || !issued[id] {
+			t.Errorf("document %q: want only sessions/<id issued by the server>", d)
+			continue
+		}
+		seen[id] = true
+	}
+	for id := range issued {
+		if !seen[id] {
+			t.Errorf("session %s was issued but has no document", id)
+		}
+	}
+}
