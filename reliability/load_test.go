@@ -195,6 +195,25 @@ func (l *load) finish() []result {
 }
 
 // snapshot returns the results so far.
+// awaitRecovery waits, at most limit, until each of the load's n clients has
+// had a 200 for a request sent after since, and returns when the first of
+// those answers came.
+func (l *load) awaitRecovery(since time.Time, n int, limit time.Duration) (firstOK time.Time, err error) {
+	err = poll(limit, 50*time.Millisecond, func() (bool, error) {
+		recovered := map[int]bool{}
+		for _, r := range l.snapshot() {
+			if r.status == http.StatusOK && r.err == nil && r.start.After(since) {
+				recovered[r.worker] = true
+				if firstOK.IsZero() || r.end.Before(firstOK) {
+					firstOK = r.end
+				}
+			}
+		}
+		return len(recovered) == n, nil
+	})
+	return firstOK, err
+}
+
 func (l *load) snapshot() []result {
 	l.mu.Lock()
 	defer l.mu.Unlock()

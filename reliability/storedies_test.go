@@ -55,19 +55,7 @@ func storeDies(t *testing.T, tg target) {
 	t.Logf("emulator restarted in %v", up.Sub(restartAt).Round(time.Millisecond))
 
 	// Every client gets a 200 again.
-	var firstOK time.Time
-	err := poll(recoveryLimit, 50*time.Millisecond, func() (bool, error) {
-		recovered := map[int]bool{}
-		for _, r := range l.snapshot() {
-			if r.status == http.StatusOK && r.err == nil && r.start.After(killed) {
-				recovered[r.worker] = true
-				if firstOK.IsZero() || r.end.Before(firstOK) {
-					firstOK = r.end
-				}
-			}
-		}
-		return len(recovered) == n, nil
-	})
+	firstOK, err := l.awaitRecovery(killed, n, recoveryLimit)
 	allUp := time.Now()
 	if err == nil {
 		time.Sleep(p().dieAfter) // load duration after recovery

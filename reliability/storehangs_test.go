@@ -52,19 +52,7 @@ func storeHangs(t *testing.T, tg target) {
 	}
 	thawed := time.Now()
 
-	var firstOK time.Time
-	err := poll(hangRecoveryLimit, 50*time.Millisecond, func() (bool, error) {
-		recovered := map[int]bool{}
-		for _, r := range l.snapshot() {
-			if r.status == http.StatusOK && r.err == nil && r.start.After(thawed) {
-				recovered[r.worker] = true
-				if firstOK.IsZero() || r.end.Before(firstOK) {
-					firstOK = r.end
-				}
-			}
-		}
-		return len(recovered) == n, nil
-	})
+	firstOK, err := l.awaitRecovery(thawed, n, hangRecoveryLimit)
 	allUp := time.Now()
 	if err == nil {
 		time.Sleep(p().dieAfter) // load duration after recovery
