@@ -47,7 +47,7 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "run everything once, briefly (checks the pipeline; figures meaningless)")
 	flag.IntVar(&o.count, "count", 10, "micro-benchmark repetitions")
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "micro-benchmark -benchtime")
-	flag.IntVar(&o.rounds, "rounds", 4, "load runs per target and scenario")
+	flag.IntVar(&o.rounds, "rounds", 6, "load runs per target and scenario")
 	flag.DurationVar(&o.duration, "duration", 6*time.Second, "length of one load run")
 	flag.DurationVar(&o.warmup, "warmup", 12*time.Second, "warm-up per target before each scenario")
 	flag.StringVar(&o.out, "out", "../BENCHMARKS.md", "report to write")
