@@ -24,14 +24,21 @@ func testRecord(now time.Time) Record {
 
 func storeNow() time.Time { return storeTime(time.Now()) }
 
+// stored creates a session of testRecord in st, now, and returns its id and
+// the time.
+func stored(t *testing.T, st Store) (string, time.Time) {
+	t.Helper()
+	now, id := storeNow(), newID()
+	if err := st.Create(context.Background(), id, testRecord(now)); err != nil {
+		t.Fatal(err)
+	}
+	return id, now
+}
+
 func TestStoreVisitCountsAndSlides(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
-		now := storeNow()
-		id := newID()
-		if err := st.Create(ctx, id, testRecord(now)); err != nil {
-			t.Fatal(err)
-		}
+		id, now := stored(t, st)
 		later := now.Add(30 * time.Minute)
 		rec, err := st.Visit(ctx, id, 3, later, time.Hour)
 		if err != nil {
@@ -147,11 +154,7 @@ func TestStoreValuesRoundTrip(t *testing.T) {
 func TestStoreUpdateIsFieldLevel(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		ctx := context.Background()
-		now := storeNow()
-		id := newID()
-		if err := st.Create(ctx, id, testRecord(now)); err != nil {
-			t.Fatal(err)
-		}
+		id, now := stored(t, st)
 		if err := st.Update(ctx, id, map[string]any{"a": "1"}, nil); err != nil {
 			t.Fatal(err)
 		}
