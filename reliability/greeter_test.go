@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/firestore-sessions/sessions/internal/emulator"
 )
 
 // greeterPackage is the import path of the greeter command.
@@ -242,12 +244,11 @@ func tail(s string, n int) string {
 // freePort returns a port of 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := emulator.FreePort()
 	if err != nil {
-		t.Fatalf("picking a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // poll calls cond every interval until it reports done or an error, or

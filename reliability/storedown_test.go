@@ -15,9 +15,9 @@ import (
 )
 
 // recoveryLimit bounds the wait for the service to resume once the store
-// answers again. gRPC backs off its reconnection attempts (up to 120 s
-// between them): the figure is reported, the limit only stops a stuck
-// test.
+// answers again. OpenFirestore caps gRPC's reconnection backoff at 2 s
+// (its default grows to 120 s): the figure is reported, the limit only
+// stops a stuck test.
 const recoveryLimit = 90 * time.Second
 
 // Case 1: the server starts while nothing listens where the store should

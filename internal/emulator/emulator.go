@@ -109,7 +109,7 @@ func Start(ctx context.Context, port int) (*Process, error) {
 func start(ctx context.Context, port int) (*Process, error) {
 	if port == 0 {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -347,8 +347,9 @@ func waitPortFree(ctx context.Context, port int, timeout time.Duration) error {
 	}
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// an emulator, a server or a port where nothing must listen.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("emulator: picking a free port: %w", err)

@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/firestore"
 	apiv1 "cloud.google.com/go/firestore/apiv1"
 	"github.com/firestore-sessions/sessions/bench/tutorial"
+	"github.com/firestore-sessions/sessions/internal/emulator"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -155,7 +156,7 @@ func startBinary(ctx context.Context, name, bin, host string) (_ *app, err error
 	}
 	a.closers = append(a.closers, func() { a.probe.Close() })
 
-	port, err := freePort()
+	port, err := emulator.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -241,16 +242,6 @@ func environWithout(keys ...string) []string {
 		}
 	}
 	return env
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitHTTP polls url until any HTTP answer comes, the process exits, or

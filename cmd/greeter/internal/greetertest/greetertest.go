@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/firestore-sessions/sessions/internal/emulator"
 )
 
 // Package is the import path of the greeter command.
@@ -171,10 +173,9 @@ func (p *Process) Output() string {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := emulator.FreePort()
 	if err != nil {
-		t.Fatalf("picking a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
