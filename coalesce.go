@@ -10,16 +10,16 @@ import (
 
 // visits coalesces the concurrent views of each session in this process.
 //
-// Concurrent transactions on one document fight over its lock (the
-// Firestore emulator answers the loser with ABORTED after about two
-// seconds), so views of one session never run side by side here. While one
-// transaction of a session is under way, later requests of that session
-// queue; when it ends, one transaction counts all the queued views at once
-// and hands each request its own view number. A hot session thus costs one
-// transaction per round of requests instead of one per request, and no
-// request waits behind more than one transaction before its own. The first
-// request of a session runs its transaction itself; later batches run on a
-// goroutine, so every request can leave at its own deadline.
+// A visit is a write conditional on the session's version: two visits of one
+// session side by side would make one of them fail and redo its work, so
+// views of one session never run side by side here. While one visit of a
+// session is under way, later requests of that session queue; when it
+// ends, one visit counts all the queued views at once and hands each
+// request its own view number. A hot session thus costs one store call per
+// round of requests instead of one per request, and no request waits behind
+// more than one visit before its own. The first request of a session runs
+// its visit itself; later batches run on a goroutine, so every request can
+// leave at its own deadline.
 type visits struct {
 	visit func(ctx context.Context, id string, views int64) (Record, error)
 
@@ -63,9 +63,9 @@ func (v *visits) do(ctx context.Context, id string) (Record, error) {
 	case <-ctx.Done():
 		// Leave the queue if no batch has taken this view yet; if one has,
 		// the view may still be counted, as for any request whose
-		// transaction outlives it: its outcome is unknown to the visitor.
+		// visit outlives it: its outcome is unknown to the visitor.
 		v.withdraw(q, w)
-		return Record{}, fmt.Errorf("sessions: visit: waiting for the session's transaction: %w", ctx.Err())
+		return Record{}, fmt.Errorf("sessions: visit: waiting for the session's visit: %w", ctx.Err())
 	}
 }
 
@@ -78,11 +78,11 @@ func (v *visits) withdraw(q *queue, w *waiter) {
 	}
 }
 
-// lead runs one transaction for batch, answers its members (self, the
+// lead runs one visit for batch, answers its members (self, the
 // member running it, if any, by the return value), then starts the next
 // batch if requests queued meanwhile. Later batches run on goroutines of
 // their own, so that no request has to stay beyond its deadline to run
-// other requests' transaction.
+// other requests' visit.
 func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) {
 	rec, err := v.run(id, batch)
 
@@ -118,7 +118,7 @@ func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) 
 	return mine.rec, mine.err
 }
 
-// run counts the views of batch in one store transaction. The transaction
+// run counts the views of batch in one store visit. The visit
 // must not end with the request that happens to lead it, so it runs
 // detached from that request's cancellation, but within the earliest
 // deadline of the batch's requests: each is answered by its own deadline.

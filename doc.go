@@ -9,6 +9,20 @@
 // when there is none), and puts the session into the request context;
 // after the handler, it saves the values the handler changed.
 //
+// The transaction is run optimistically, as Firestore's own web and mobile
+// SDKs run theirs: read the session, then commit the new count with a
+// precondition that the document's update time is still the one read. A
+// transaction's promise is that its write applies to exactly the state it
+// read, or not at all; the precondition makes Firestore check exactly that,
+// atomically, at commit, and refuse the write when anything changed the
+// session in between, in which case the store reads again. So no view is
+// lost or counted twice, as in the tutorial's locking transaction, but
+// nothing is locked: no instance waits for another's lock, and none that
+// dies mid-way leaves one behind. Because the version is the proof, the
+// store can keep the records it last saw in memory and skip the read: a
+// returning visitor's view on a warm instance is one Commit, one round trip
+// (the tutorial's transaction takes three). See [FirestoreStore].
+//
 //	store, err := sessions.OpenFirestore(ctx, firestore.DetectProjectID, sessions.FirestoreConfig{})
 //	...
 //	m, err := sessions.New(store, sessions.Config{})
@@ -29,8 +43,9 @@
 //     under a new random id.
 //   - Views are exact: concurrent requests of one session each see a
 //     distinct count and none is lost. Within a process they are coalesced
-//     into one transaction per round; between processes, aborted
-//     transactions retry with jittered backoff until the request deadline.
+//     into one store call per round; between processes, a refused
+//     conditional commit is retried on a fresh read, and then falls back to
+//     an atomic increment, so no instance starves another and none waits.
 //   - The cookie (HttpOnly, Secure, SameSite=Lax, Path=/, Max-Age = the
 //     idle timeout) is in the response headers before the handler runs, so
 //     it is sent even when the handler flushes first; such responses carry

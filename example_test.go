@@ -11,9 +11,8 @@ import (
 )
 
 // The tutorial's page: a view count per visitor, with the greeting chosen
-// when the session was created. In production, use
-// sessions.NewFirestoreStore(client, sessions.FirestoreConfig{}) instead of
-// the memory store.
+// when the session was created. In production, use the store of
+// sessions.OpenFirestore instead of the memory store.
 func Example() {
 	m, err := sessions.New(sessions.NewMemoryStore(), sessions.Config{
 		OnCreate: func(r *http.Request, s *sessions.Session) error {

@@ -10,8 +10,11 @@ import (
 
 	"cloud.google.com/go/firestore"
 	apiv1 "cloud.google.com/go/firestore/apiv1"
+	pb "cloud.google.com/go/firestore/apiv1/firestorepb"
+	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Field names of a session document.
@@ -30,60 +33,65 @@ type FirestoreConfig struct {
 	// "sessions".
 	Collection string
 
-	// HashIDs names each document by the SHA-256 of its session id (hex)
-	// instead of the id itself, so that whoever can read the database (a
-	// console user, an export, a backup) cannot read live session ids out of
-	// it and replay them as cookies.
-	HashIDs bool
+	// CacheSize bounds how many session records the store keeps in memory,
+	// with their Firestore versions, so that a returning view costs one
+	// round trip instead of two. Default 10,000; negative: no cache (every
+	// view reads its session first).
+	CacheSize int
 
-	// Raw, when set, is a low-level client of the same database as the
-	// Client, and visits take two round trips (BatchGetDocuments beginning
-	// the transaction, Commit) instead of the three of
-	// firestore.Client.RunTransaction, with the same guarantees.
-	// [OpenFirestore] sets it up; it stays the caller's to close.
-	Raw *apiv1.Client
+	// CacheBytes bounds the memory those records take, as estimated from
+	// their ids and values. Default 16 MiB; a record larger than the bound is
+	// not cached.
+	CacheBytes int
 }
+
+// Defaults of [FirestoreConfig].
+const (
+	DefaultCollection = "sessions"
+	DefaultCacheSize  = 10_000
+	DefaultCacheBytes = 16 << 20
+)
 
 // FirestoreStore keeps sessions in Cloud Firestore, one document a session
-// in one collection, so that every instance of an app shares them.
+// in one collection, so that every instance of an app shares them. Make one
+// with [OpenFirestore].
 //
 // A document holds views (integer), createdAt, expiresAt and deadlineAt
-// (timestamps) and values (a map of the application's values). expiresAt is
-// the end of the session, moved forward by each visit: a TTL policy on it
-// makes Firestore delete ended sessions:
+// (timestamps) and values (a map of the application's values). It is named
+// by the SHA-256 (hex) of the session id, so that whoever can read the
+// database (a console user, an export, a backup) cannot read live session
+// ids out of it and replay them as cookies. expiresAt is the end of the
+// session, moved forward by each visit: a TTL policy on it makes Firestore
+// delete ended sessions (see the README for the TTL and index set-up). TTL
+// deletion can lag by a day, so an expired document is treated as absent on
+// every read all the same.
 //
-//	gcloud firestore fields ttls update expiresAt --collection-group=sessions --enable-ttl
+// # Views: one round trip, no lock
 //
-// TTL deletion can lag by a day, so an expired document is treated as
-// absent on every read all the same.
+// A view is a read-modify-write, run optimistically: the write is a Commit
+// conditional on the document's update time as it was read (a
+// compare-and-set on its version), so it succeeds only if nothing changed
+// the session in between. The store keeps recently used records in memory
+// with their versions ([FirestoreConfig].CacheSize), so a returning view on
+// a warm instance is that one Commit. When the Commit finds the version
+// moved (another instance wrote the session) or the session gone, the
+// record is read afresh and the conditional Commit tried again: two round
+// trips. If yet another write gets in between that read and its Commit, the
+// views are counted with Firestore's atomic increment, which cannot
+// conflict, on the record just read: a view never costs more than four
+// round trips and never waits, so instances sharing a hot session cannot
+// starve each other. Nothing is locked, so a client that dies between read
+// and write leaves nothing behind.
 //
-// Counting views is a read-modify-write in a Firestore transaction, retried
-// with jittered backoff when Firestore aborts it under contention (from
-// other instances: within one process the middleware never runs two
-// transactions of one session at once), until the request's deadline.
+// Within one process the middleware never runs two visits of one session at
+// once (it coalesces them), so conflicts come only from other instances.
 type FirestoreStore struct {
 	client   *firestore.Client
+	raw      *apiv1.Client // visit commits, sent once: see commit
 	coll     *firestore.CollectionRef
-	hashIDs  bool
-	raw      *apiv1.Client // optional: two-round-trip visits
-	database string        // projects/P/databases/D, for raw requests
+	database string // projects/P/databases/D
+	cache    *recordCache
 	closers  []func() error
-}
-
-// maxTransactionAttempts is high on purpose: the request deadline, not a
-// count, bounds the retries of an aborted transaction.
-const maxTransactionAttempts = 100
-
-// NewFirestoreStore returns a store that keeps sessions with client, which
-// stays the caller's to close. Unless cfg.Raw is set too, a visit costs
-// three round trips (RunTransaction's); [OpenFirestore] sets up both
-// clients for two.
-func NewFirestoreStore(client *firestore.Client, cfg FirestoreConfig) *FirestoreStore {
-	if cfg.Collection == "" {
-		cfg.Collection = "sessions"
-	}
-	coll := client.Collection(cfg.Collection)
-	return &FirestoreStore{client: client, coll: coll, hashIDs: cfg.HashIDs, raw: cfg.Raw, database: databaseOf(coll.Path)}
 }
 
 // doc returns the document of session id. Only well-formed ids reach a
@@ -92,14 +100,11 @@ func (f *FirestoreStore) doc(id string) (*firestore.DocumentRef, error) {
 	if _, ok := parseID(id); !ok {
 		return nil, fmt.Errorf("%w: malformed session id", ErrNotFound)
 	}
-	if f.hashIDs {
-		sum := sha256.Sum256([]byte(id))
-		id = hex.EncodeToString(sum[:])
-	}
-	return f.coll.Doc(id), nil
+	sum := sha256.Sum256([]byte(id))
+	return f.coll.Doc(hex.EncodeToString(sum[:])), nil
 }
 
-// Create implements [Store].
+// Create implements [Store] with one create-only write.
 func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) error {
 	ref, err := f.doc(id)
 	if err != nil {
@@ -108,58 +113,133 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 	if err := checkChanges(rec.Values, nil); err != nil {
 		return err
 	}
-	_, err = ref.Create(ctx, encode(rec))
-	return storeError("create", err)
+	wr, err := ref.Create(ctx, encode(rec))
+	if err != nil {
+		return storeError("create", err)
+	}
+	rec.Values = copyValues(rec.Values)
+	f.cache.put(ref.Path, rec, wr.UpdateTime)
+	return nil
 }
 
-// Visit implements [Store]: one transaction reads the session, adds the
-// views and slides the expiry; an expired session is deleted in it.
+// Visit implements [Store]: see the type's documentation for its round
+// trips.
 func (f *FirestoreStore) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error) {
 	ref, err := f.doc(id)
 	if err != nil {
 		return Record{}, err
 	}
-	if f.raw != nil {
-		rec, err := f.rawVisit(ctx, ref.Path, views, now, idle)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			err = storeError("visit", err)
-		}
-		return rec, err
-	}
-	var rec Record
-	var found bool
-	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		found = false
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rec = decode(snap)
-		if !rec.live(now) {
-			return tx.Delete(ref, firestore.LastUpdateTime(snap.UpdateTime))
-		}
-		found = true
-		rec.Views += views
-		rec.slide(now, idle)
-		return tx.Update(ref, []firestore.Update{
-			{Path: fieldViews, Value: rec.Views},
-			{Path: fieldExpires, Value: rec.Expires},
-		})
-	}, firestore.MaxAttempts(maxTransactionAttempts))
+	rec, err := f.visit(ctx, ref, views, now, idle)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Record{}, err
+		}
 		return Record{}, storeError("visit", err)
 	}
-	if !found {
-		return Record{}, ErrNotFound
-	}
+	rec.Values = copyValues(rec.Values) // the cache keeps its own
 	return rec, nil
 }
 
+func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, views int64, now time.Time, idle time.Duration) (Record, error) {
+	if e, ok := f.cache.get(ref.Path); ok && e.rec.live(now) {
+		rec, err := f.commitVisit(ctx, ref.Path, e, views, now, idle)
+		if !conflict(err) {
+			return rec, err
+		}
+	}
+	snap, err := ref.Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	e := cacheEntry{rec: decode(snap.Data()), version: snap.UpdateTime}
+	if !e.rec.live(now) {
+		return Record{}, ErrNotFound // TTL or DeleteExpired removes it
+	}
+	rec, err := f.commitVisit(ctx, ref.Path, e, views, now, idle)
+	if !conflict(err) {
+		return rec, err
+	}
+	return f.incrementVisit(ctx, ref.Path, e.rec, views, now, idle)
+}
+
+// commitVisit counts views of the session as e holds it, with a Commit
+// conditional on e's version, and caches the result.
+func (f *FirestoreStore) commitVisit(ctx context.Context, name string, e cacheEntry, views int64, now time.Time, idle time.Duration) (Record, error) {
+	rec := e.rec
+	rec.Views += views
+	rec.slide(now, idle)
+	res, err := f.commit(ctx, &pb.Write{
+		Operation: &pb.Write_Update{Update: &pb.Document{Name: name, Fields: map[string]*pb.Value{
+			fieldViews:   {ValueType: &pb.Value_IntegerValue{IntegerValue: rec.Views}},
+			fieldExpires: {ValueType: &pb.Value_TimestampValue{TimestampValue: timestamppb.New(rec.Expires)}},
+		}}},
+		UpdateMask:      &pb.DocumentMask{FieldPaths: []string{fieldViews, fieldExpires}},
+		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_UpdateTime{UpdateTime: timestamppb.New(e.version)}},
+	})
+	if err != nil {
+		f.cache.drop(name)
+		return Record{}, err
+	}
+	f.cache.put(name, rec, res.GetUpdateTime().AsTime())
+	return rec, nil
+}
+
+// incrementVisit counts views of the session read as rec with Firestore's
+// atomic increment, which no concurrent write can make fail: the fallback
+// when conditional commits keep losing to another instance. The result is
+// not cached, as the version it makes may hold others' changes too.
+func (f *FirestoreStore) incrementVisit(ctx context.Context, name string, rec Record, views int64, now time.Time, idle time.Duration) (Record, error) {
+	rec.slide(now, idle)
+	res, err := f.commit(ctx, &pb.Write{
+		Operation: &pb.Write_Update{Update: &pb.Document{Name: name, Fields: map[string]*pb.Value{
+			fieldExpires: {ValueType: &pb.Value_TimestampValue{TimestampValue: timestamppb.New(rec.Expires)}},
+		}}},
+		UpdateMask: &pb.DocumentMask{FieldPaths: []string{fieldExpires}},
+		UpdateTransforms: []*pb.DocumentTransform_FieldTransform{{
+			FieldPath:     fieldViews,
+			TransformType: &pb.DocumentTransform_FieldTransform_Increment{Increment: &pb.Value{ValueType: &pb.Value_IntegerValue{IntegerValue: views}}},
+		}},
+		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: true}},
+	})
+	if conflict(err) {
+		return Record{}, ErrNotFound // deleted (destroyed, renewed) since the read
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	rec.Views = res.GetTransformResults()[0].GetIntegerValue()
+	return rec, nil
+}
+
+// commit sends one write in one Commit, without the client's automatic
+// retry: a retry after a lost answer could count views twice (the first
+// attempt may have committed), so an unknown outcome is an error for the
+// request instead.
+func (f *FirestoreStore) commit(ctx context.Context, w *pb.Write) (*pb.WriteResult, error) {
+	res, err := f.raw.Commit(ctx, &pb.CommitRequest{Database: f.database, Writes: []*pb.Write{w}},
+		gax.WithRetry(func() gax.Retryer { return nil }))
+	if err != nil {
+		return nil, err
+	}
+	return res.GetWriteResults()[0], nil
+}
+
+// conflict reports whether err is Firestore refusing a conditional write:
+// the document changed since the version the write was conditioned on, or
+// it is gone.
+func conflict(err error) bool {
+	c := status.Code(err)
+	return c == codes.FailedPrecondition || c == codes.NotFound
+}
+
 // Update implements [Store] with one field-level update: only the changed
-// keys of values are written.
+// keys of values are written. When the record is cached, the update is
+// conditional on the cached version, so the cache stays exact; if that
+// version is stale, the update is made unconditionally and the record
+// leaves the cache.
 func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]any, del []string) error {
 	ref, err := f.doc(id)
 	if err != nil {
@@ -178,13 +258,36 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 	if len(updates) == 0 {
 		return nil
 	}
+	if e, ok := f.cache.get(ref.Path); ok {
+		wr, err := ref.Update(ctx, updates, firestore.LastUpdateTime(e.version))
+		if err == nil {
+			f.cache.put(ref.Path, e.rec.withChanges(set, del), wr.UpdateTime)
+			return nil
+		}
+		f.cache.drop(ref.Path)
+		if !conflict(err) {
+			return storeError("update", err)
+		}
+	}
 	_, err = ref.Update(ctx, updates)
 	return storeError("update", err)
 }
 
+// withChanges returns a copy of r with set and del applied to its values.
+func (r Record) withChanges(set map[string]any, del []string) Record {
+	r.Values = copyValues(r.Values)
+	for k, v := range set {
+		r.Values[k], _ = normalize(v) // checked by checkChanges
+	}
+	for _, k := range del {
+		delete(r.Values, k)
+	}
+	return r
+}
+
 // Rename implements [Store] with one transaction that writes without
-// reading: create the new document, delete the old one, which must still
-// exist.
+// reading (so it locks nothing): create the new document, delete the old
+// one, which must still exist.
 func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Record) error {
 	oldRef, err := f.doc(oldID)
 	if err != nil {
@@ -197,6 +300,7 @@ func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Re
 	if err := checkChanges(rec.Values, nil); err != nil {
 		return err
 	}
+	f.cache.drop(oldRef.Path)
 	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		if err := tx.Create(newRef, encode(rec)); err != nil {
 			return err
@@ -212,18 +316,24 @@ func (f *FirestoreStore) Delete(ctx context.Context, id string) error {
 	if errors.Is(err, ErrNotFound) {
 		return nil // no such document can exist
 	}
+	f.cache.drop(ref.Path)
 	_, err = ref.Delete(ctx)
 	return storeError("delete", err)
 }
 
-// DeleteExpired implements [Store]. A session visited between the query and
-// its deletion is kept: each delete is conditional on the document being
-// unchanged since the query read it.
+// DeleteExpired implements [Store]. It queries expiresAt, so it needs that
+// field's single-field index; in production, where the README's set-up
+// exempts it from indexing, Firestore's TTL policy does this job instead. A
+// session visited between the query and its deletion is kept: each delete
+// is conditional on the document being unchanged since the query read it.
 func (f *FirestoreStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	const page = 500
 	deleted := 0
 	for {
 		snaps, err := f.coll.Where(fieldExpires, "<=", now).Limit(page).Documents(ctx).GetAll()
+		if status.Code(err) == codes.FailedPrecondition {
+			return deleted, fmt.Errorf("sessions: delete expired needs the single-field index on %s, which TTL does not; rely on the TTL policy instead: %w", fieldExpires, err)
+		}
 		if err != nil {
 			return deleted, storeError("delete expired", err)
 		}
@@ -233,6 +343,7 @@ func (f *FirestoreStore) DeleteExpired(ctx context.Context, now time.Time) (int,
 		bw := f.client.BulkWriter(ctx)
 		jobs := make([]*firestore.BulkWriterJob, 0, len(snaps))
 		for _, snap := range snaps {
+			f.cache.drop(snap.Ref.Path)
 			job, err := bw.Delete(snap.Ref, firestore.LastUpdateTime(snap.UpdateTime))
 			if err != nil {
 				bw.End()
@@ -244,11 +355,11 @@ func (f *FirestoreStore) DeleteExpired(ctx context.Context, now time.Time) (int,
 		progress := 0
 		for _, job := range jobs {
 			_, err := job.Results()
-			switch status.Code(err) {
-			case codes.OK:
+			switch {
+			case err == nil:
 				deleted++
 				progress++
-			case codes.FailedPrecondition, codes.NotFound:
+			case conflict(err):
 				// visited or deleted meanwhile
 			default:
 				return deleted, storeError("delete expired", err)
@@ -275,11 +386,11 @@ func encode(rec Record) map[string]any {
 	}
 }
 
-// decode returns the record held by snap. A field that is missing or of
-// another type reads as its zero value, so a damaged document reads as an
-// expired session.
-func decode(snap *firestore.DocumentSnapshot) Record {
-	data := snap.Data()
+// decode returns the record held by a document's data. A field that is
+// missing or of another type reads as its zero value, so a damaged document
+// reads as an expired session. Values keep whatever type Firestore gives
+// back; times are in UTC, as Session.Set stores them.
+func decode(data map[string]any) Record {
 	rec := Record{}
 	rec.Views, _ = data[fieldViews].(int64)
 	rec.Created, _ = data[fieldCreated].(time.Time)

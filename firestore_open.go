@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -20,27 +21,48 @@ import (
 
 // OpenFirestore connects to the Firestore database of projectID
 // (firestore.DetectProjectID to take it from the environment) and returns a
-// store on it with two-round-trip visits: it sets up both the
-// firestore.Client and the low-level client that [FirestoreConfig].Raw
-// wants, from the same options. Like firestore.NewClient, it connects to the
-// emulator when FIRESTORE_EMULATOR_HOST is set. Close the store to close
-// both clients.
+// session store on it. Like firestore.NewClient, it connects to the emulator
+// when FIRESTORE_EMULATOR_HOST is set; opts are passed to the clients it
+// makes (an option.WithGRPCConn of the caller's is used as it is). Close the
+// store to close them.
 //
-// The clients keep using the context they are made with, to refresh their
-// credentials, so OpenFirestore makes them with ctx's values but not its
-// cancellation or deadline. Connections are made lazily: call
+// ctx bounds the set-up (finding the project and credentials, which can wait
+// on the metadata server): when it ends first, OpenFirestore returns its
+// error and closes the clients if they come later. The clients keep ctx's
+// values, but not its cancellation or deadline, for the credentials they
+// refresh afterwards. Connections are made lazily: call
 // [FirestoreStore.Ping] to know that the database answers.
 func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, opts ...option.ClientOption) (*FirestoreStore, error) {
-	ctx = context.WithoutCancel(ctx)
-	var closers []func() error
-	closeAll := func() {
-		for _, c := range closers {
-			_ = c()
-		}
+	type result struct {
+		f   *FirestoreStore
+		err error
 	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := openFirestore(context.WithoutCancel(ctx), projectID, cfg, opts)
+		done <- result{f, err}
+	}()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.f != nil {
+				_ = r.f.Close()
+			}
+		}()
+		return nil, fmt.Errorf("sessions: open firestore: %w", ctx.Err())
+	}
+}
+
+// openFirestore makes the store's two clients: firestore.Client for reads,
+// creates, updates and queries, and the low-level client for the Commit of
+// a visit, which must not be retried blindly.
+func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, opts []option.ClientOption) (*FirestoreStore, error) {
+	f := &FirestoreStore{cache: newRecordCache(cfg)}
 	if host := os.Getenv("FIRESTORE_EMULATOR_HOST"); host != "" {
 		// As firestore.NewClient does for the emulator, but with one
-		// connection for both clients, which close it.
+		// connection for both clients, and the caller's options after it.
 		conn, err := grpc.NewClient("passthrough:///"+host,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithPerRPCCredentials(emulatorOwner{}),
@@ -49,34 +71,37 @@ func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 		if err != nil {
 			return nil, fmt.Errorf("sessions: firestore emulator %s: %w", host, err)
 		}
-		opts = append(opts, option.WithGRPCConn(conn))
+		f.closers = append(f.closers, conn.Close)
+		opts = append([]option.ClientOption{option.WithGRPCConn(conn)}, opts...)
 	} else {
 		opts = append([]option.ClientOption{option.WithGRPCDialOption(reconnect)}, opts...)
 	}
 	client, err := firestore.NewClient(ctx, projectID, opts...)
 	if err != nil {
-		closeAll()
+		f.Close()
 		return nil, fmt.Errorf("sessions: firestore client: %w", err)
 	}
-	closers = append(closers, client.Close)
+	f.closers = append(f.closers, client.Close)
 	raw, err := apiv1.NewClient(ctx, opts...)
 	if err != nil {
-		closeAll()
+		f.Close()
 		return nil, fmt.Errorf("sessions: firestore client: %w", err)
 	}
-	closers = append(closers, raw.Close)
-	cfg.Raw = raw
-	f := NewFirestoreStore(client, cfg)
-	f.closers = closers
+	f.closers = append(f.closers, raw.Close)
+	if cfg.Collection == "" {
+		cfg.Collection = DefaultCollection
+	}
+	f.client, f.raw = client, raw
+	f.coll = client.Collection(cfg.Collection)
+	f.database, _, _ = strings.Cut(f.coll.Path, "/documents/")
 	return f, nil
 }
 
-// Close closes the clients that [OpenFirestore] opened. For a store made by
-// [NewFirestoreStore] it does nothing: the clients are the caller's.
+// Close closes the store's clients. Closing twice is not an error.
 func (f *FirestoreStore) Close() error {
 	var errs []error
 	for i := len(f.closers) - 1; i >= 0; i-- {
-		// Both clients close a shared connection: the second finds it
+		// The clients close a shared connection: the last to close finds it
 		// closing, which is no failure.
 		if err := f.closers[i](); status.Code(err) != codes.Canceled {
 			errs = append(errs, err)
@@ -85,9 +110,6 @@ func (f *FirestoreStore) Close() error {
 	f.closers = nil
 	return errors.Join(errs...)
 }
-
-// Client returns the store's firestore.Client.
-func (f *FirestoreStore) Client() *firestore.Client { return f.client }
 
 // Ping reads a document that does not exist, to check at start-up that the
 // database can be used: a missing database, one in Datastore mode, a

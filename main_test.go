@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"google.golang.org/api/option"
 )
 
 // TestMain starts the Firestore emulator unless FIRESTORE_EMULATOR_HOST
@@ -22,40 +25,46 @@ import (
 func TestMain(m *testing.M) { os.Exit(emulator.Main(m)) }
 
 // eachStore runs f once per store implementation: the same behaviour is
-// expected of both.
+// expected of each. The Firestore store runs twice: with its record cache,
+// and without (every view reads first).
 func eachStore(t *testing.T, f func(t *testing.T, st Store)) {
 	t.Run("memory", func(t *testing.T) { f(t, NewMemoryStore()) })
 	t.Run("firestore", func(t *testing.T) {
 		st, _ := firestoreStore(t, FirestoreConfig{})
 		f(t, st)
 	})
-	t.Run("firestore-2rt", func(t *testing.T) {
-		st, _ := openFirestore(t, FirestoreConfig{})
+	t.Run("firestore-uncached", func(t *testing.T) {
+		st, _ := firestoreStore(t, FirestoreConfig{CacheSize: -1})
 		f(t, st)
 	})
 }
 
-// openFirestore returns a store made by OpenFirestore (two-round-trip
-// visits) on the emulator, in a project of the test's own.
-func openFirestore(t *testing.T, cfg FirestoreConfig) (*FirestoreStore, string) {
+// firestoreStore returns a Firestore store on the emulator, in a project of
+// the test's own, and the project id.
+func firestoreStore(t *testing.T, cfg FirestoreConfig, opts ...option.ClientOption) (*FirestoreStore, string) {
 	t.Helper()
 	emulator.Require(t)
 	project := emulator.ProjectID(t)
-	st, err := OpenFirestore(context.Background(), project, cfg)
+	return openStore(t, project, cfg, opts...), project
+}
+
+// openStore returns a Firestore store on project in the emulator: called
+// twice with one project, it makes two instances of an app.
+func openStore(t *testing.T, project string, cfg FirestoreConfig, opts ...option.ClientOption) *FirestoreStore {
+	t.Helper()
+	st, err := OpenFirestore(context.Background(), project, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st, project
+	return st
 }
 
-// firestoreStore returns a Firestore store on the emulator, in a project of
-// the test's own, and the project id.
-func firestoreStore(t *testing.T, cfg FirestoreConfig) (*FirestoreStore, string) {
-	t.Helper()
-	emulator.Require(t)
-	project := emulator.ProjectID(t)
-	return NewFirestoreStore(emulator.NewClient(t, project), cfg), project
+// docName returns the document name of session id in the default
+// collection, as the emulator lists it.
+func docName(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return DefaultCollection + "/" + hex.EncodeToString(sum[:])
 }
 
 // documents lists every document of project on the emulator.

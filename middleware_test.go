@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	"github.com/google/uuid"
 	"github.com/justinas/alice"
 	"google.golang.org/api/option"
@@ -187,7 +186,7 @@ func TestHostileCookiesGetAFreshServerID(t *testing.T) {
 		ids := check(t, newManager(t, st, Config{}).Middleware(greet))
 		var want []string
 		for _, id := range ids {
-			want = append(want, "sessions/"+id)
+			want = append(want, docName(id))
 		}
 		slices.Sort(want)
 		if got := documents(t, project); !slices.Equal(got, want) {
@@ -549,13 +548,13 @@ func TestUnreachableFirestoreIs503WithinTheDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := firestore.NewClient(context.Background(), "unreachable", option.WithGRPCConn(conn))
+	st, err := OpenFirestore(context.Background(), "unreachable", FirestoreConfig{}, option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	defer st.Close()
 	const timeout = time.Second
-	h := newManager(t, NewFirestoreStore(client, FirestoreConfig{}), Config{Timeout: timeout}).Middleware(greet)
+	h := newManager(t, st, Config{Timeout: timeout}).Middleware(greet)
 	for _, cookie := range []string{"", DefaultCookieName + "=" + uuid.NewString()} {
 		start := time.Now()
 		res := do(t, h, "GET", "/", cookie)

@@ -16,13 +16,14 @@ type Store interface {
 	// wrapping [ErrExists] when a record is already stored under id.
 	Create(ctx context.Context, id string, rec Record) error
 
-	// Visit atomically counts views new views of the live session stored
-	// under id and slides its idle expiry to now+idle (never past
+	// Visit atomically adds views to the view count of the live session
+	// stored under id and slides its idle expiry to now+idle (never past
 	// rec.Deadline). It returns the record as stored after the change, so the
-	// views of this visit are Views-views+1 … Views.
+	// views of this visit are numbered Views-views+1 … Views, and no other
+	// visit gets those numbers.
 	//
 	// A missing or expired record is reported as [ErrNotFound]; an expired
-	// record may be deleted on the way.
+	// record may be deleted on the way, and stays absent either way.
 	Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error)
 
 	// Update applies the changed values of the live session under id: set
