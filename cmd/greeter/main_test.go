@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"os"
@@ -143,7 +145,8 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "sessions/" + cookie.Value; len(docs) != 1 || docs[0] != want {
+	sum := sha256.Sum256([]byte(cookie.Value)) // documents are named by the hashed id
+	if want := "sessions/" + hex.EncodeToString(sum[:]); len(docs) != 1 || docs[0] != want {
 		t.Errorf("documents %q, want only %q", docs, want)
 	}
 	for _, p := range []*greetertest.Process{a, b} {

@@ -44,47 +44,27 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 	return store, closeStore, nil
 }
 
-// openFirestore returns a session store on project's Firestore database,
-// with two-round-trip visits, within timeout. A first read checks the
-// database: one that cannot be used (missing, in Datastore mode, no
-// permission) stops the start; one that does not answer yet does not, since
-// it may be starting too: requests get 503 until it answers, and the
-// greeter recovers by itself.
+// openFirestore returns a session store on project's Firestore database
+// within timeout. A first read checks the database: one that cannot be used
+// (missing, in Datastore mode, no permission) stops the start; one that does
+// not answer yet does not, since it may be starting too: requests get 503
+// until it answers, and the greeter recovers by itself.
 func openFirestore(ctx context.Context, project string, timeout time.Duration, logger *slog.Logger) (*sessions.FirestoreStore, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	type result struct {
-		store *sessions.FirestoreStore
-		err   error
+	st, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Collection: collection})
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	go func() { // finding the project can wait on the metadata server
-		st, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Collection: collection})
-		done <- result{st, err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		go func() { // close the clients if they come after all
-			if r := <-done; r.store != nil {
-				r.store.Close()
-			}
-		}()
-		return nil, fmt.Errorf("clients not created within %v: %w", timeout, ctx.Err())
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	switch err := r.store.Ping(ctx); {
+	switch err := st.Ping(ctx); {
 	case err == nil:
 	case errors.Is(err, context.DeadlineExceeded), status.Code(err) == codes.Unavailable, status.Code(err) == codes.DeadlineExceeded:
 		logger.Warn("Firestore does not answer yet: requests get 503 until it does", "err", err)
 	default:
-		r.store.Close()
+		st.Close()
 		return nil, fmt.Errorf("database unusable: %w", err)
 	}
-	return r.store, nil
+	return st, nil
 }
 
 // sweep drops the memory store's expired sessions now and then, until ctx
