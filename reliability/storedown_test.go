@@ -2,6 +2,8 @@ package reliability
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"regexp"
@@ -135,12 +137,13 @@ func storeDownAtStart(t *testing.T, tg target) {
 	})
 }
 
-// documentPath is the only kind of document the server may write.
-var documentPath = regexp.MustCompile(`^sessions/[0-9a-f-]{36}$`)
+// documentPath is the only kind of document the server may write: named by
+// the SHA-256 of a session id.
+var documentPath = regexp.MustCompile(`^sessions/[0-9a-f]{64}$`)
 
 // checkDocuments fails the test unless every document of project is
-// sessions/ID for an id in issued (the ids the server handed out), and
-// every issued id has its document.
+// sessions/SHA256(ID) for an id in issued (the ids the server handed out),
+// and every issued id has its document.
 func checkDocuments(t testing.TB, host, project string, issued map[string]bool) {
 	t.Helper()
 	ctx := testContext(t, time.Minute)
@@ -148,10 +151,16 @@ func checkDocuments(t testing.TB, host, project string, issued map[string]bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	byHash := map[string]string{}
+	for id := range issued {
+		sum := sha256.Sum256([]byte(id))
+		byHash[hex.EncodeToString(sum[:])] = id
+	}
 	seen := map[string]bool{}
 	for _, d := range docs {
-		id, ok := strings.CutPrefix(d, "sessions/")
-		if !ok || !documentPath.MatchString(d) || !issued[id] {
+		hash, _ := strings.CutPrefix(d, "sessions/")
+		id, ok := byHash[hash]
+		if !ok || !documentPath.MatchString(d) {
 			t.Errorf("document %q: want only sessions/<id issued by the server>", d)
 			continue
 		}
