@@ -97,8 +97,8 @@ type FirestoreStore struct {
 // doc returns the document of session id. Only well-formed ids reach a
 // document path: the store checks them again, whoever calls it.
 func (f *FirestoreStore) doc(id string) (*firestore.DocumentRef, error) {
-	if _, ok := parseID(id); !ok {
-		return nil, fmt.Errorf("%w: malformed session id", ErrNotFound)
+	if !ValidID(id) {
+		return nil, errMalformedID
 	}
 	sum := sha256.Sum256([]byte(id))
 	return f.coll.Doc(hex.EncodeToString(sum[:])), nil

@@ -77,6 +77,9 @@ func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if !ValidID(id) {
+		return errMalformedID
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.sessions[id]; ok {
@@ -133,6 +136,9 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if !ValidID(oldID) || !ValidID(newID) {
+		return errMalformedID
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -2,15 +2,21 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
 // A Store keeps session records. The middleware is the only caller a Store
 // needs to serve; implementations must be safe for concurrent use.
 //
+// Every method refuses an id for which [ValidID] is false, whatever the
+// caller: Visit and Update report [ErrNotFound] (no session can exist under
+// it), Delete does nothing, Create and Rename fail, and nothing is written
+// under it. A call whose context has ended fails without changing anything.
+//
 // Two implementations come with the package: [FirestoreStore] for production
 // and [MemoryStore] for tests and single-instance development. Both pass the
-// same behavioural test suite; a third implementation should pass it too.
+// behavioural suite sessionstest.TestStore, and so should a third.
 type Store interface {
 	// Create stores rec as a new session under id. It returns an error
 	// wrapping [ErrExists] when a record is already stored under id.
@@ -47,6 +53,18 @@ type Store interface {
 	// emulator) and for the memory store.
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }
+
+// ValidID reports whether id can name a session: a canonical lower-case
+// version 4 UUID (RFC 9562), as the middleware issues them. A [Store]
+// refuses every other id, so that no value a visitor chose can reach a
+// database key or document path.
+func ValidID(id string) bool {
+	_, ok := parseID(id)
+	return ok
+}
+
+// errMalformedID is how stores refuse an id that is not [ValidID].
+var errMalformedID = fmt.Errorf("%w: malformed session id", ErrNotFound)
 
 // A Record is one session as a [Store] keeps it.
 type Record struct {

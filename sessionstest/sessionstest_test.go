@@ -1,0 +1,160 @@
+package sessionstest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/firestore-sessions/sessions"
+	"github.com/firestore-sessions/sessions/sessionstest"
+)
+
+// gobStore is a store as a user of the package might write one for a
+// key-value database: each record an encoded blob under its id, read,
+// changed and written back under one lock.
+type gobStore struct {
+	mu    sync.Mutex
+	blobs map[string][]byte
+}
+
+func init() { gob.Register(time.Time{}) }
+
+func (s *gobStore) get(id string) (sessions.Record, bool) {
+	var rec sessions.Record
+	b, ok := s.blobs[id]
+	if !ok || gob.NewDecoder(bytes.NewReader(b)).Decode(&rec) != nil {
+		return sessions.Record{}, false
+	}
+	return rec, true
+}
+
+func (s *gobStore) put(id string, rec sessions.Record) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(rec); err != nil {
+		return err
+	}
+	s.blobs[id] = buf.Bytes()
+	return nil
+}
+
+// check refuses what every store refuses, then locks the store.
+func (s *gobStore) check(ctx context.Context, ids ...string) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if !sessions.ValidID(id) {
+			return nil, sessions.ErrNotFound
+		}
+	}
+	s.mu.Lock()
+	return s.mu.Unlock, nil
+}
+
+func live(rec sessions.Record, now time.Time) bool {
+	return now.Before(rec.Expires) && now.Before(rec.Deadline)
+}
+
+func (s *gobStore) Create(ctx context.Context, id string, rec sessions.Record) error {
+	unlock, err := s.check(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, ok := s.blobs[id]; ok {
+		return sessions.ErrExists
+	}
+	return s.put(id, rec)
+}
+
+func (s *gobStore) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (sessions.Record, error) {
+	unlock, err := s.check(ctx, id)
+	if err != nil {
+		return sessions.Record{}, err
+	}
+	defer unlock()
+	rec, ok := s.get(id)
+	if !ok || !live(rec, now) {
+		return sessions.Record{}, sessions.ErrNotFound
+	}
+	rec.Views += views
+	if now.Add(idle).Before(rec.Deadline) {
+		rec.Expires = now.Add(idle)
+	} else {
+		rec.Expires = rec.Deadline
+	}
+	return rec, s.put(id, rec)
+}
+
+func (s *gobStore) Update(ctx context.Context, id string, set map[string]any, del []string) error {
+	unlock, err := s.check(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rec, ok := s.get(id)
+	if !ok {
+		return sessions.ErrNotFound
+	}
+	if rec.Values == nil {
+		rec.Values = map[string]any{}
+	}
+	maps.Copy(rec.Values, set)
+	for _, k := range del {
+		delete(rec.Values, k)
+	}
+	return s.put(id, rec)
+}
+
+func (s *gobStore) Rename(ctx context.Context, oldID, newID string, rec sessions.Record) error {
+	unlock, err := s.check(ctx, oldID, newID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, ok := s.blobs[oldID]; !ok {
+		return sessions.ErrNotFound
+	}
+	delete(s.blobs, oldID)
+	return s.put(newID, rec)
+}
+
+func (s *gobStore) Delete(ctx context.Context, id string) error {
+	if !sessions.ValidID(id) {
+		return nil
+	}
+	unlock, err := s.check(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	delete(s.blobs, id)
+	return nil
+}
+
+func (s *gobStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	unlock, err := s.check(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	n := 0
+	for id := range s.blobs {
+		if rec, _ := s.get(id); !live(rec, now) {
+			delete(s.blobs, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// A store written outside the package passes the suite.
+func TestStoreOfYourOwn(t *testing.T) {
+	sessionstest.TestStore(t, func(t *testing.T) sessions.Store {
+		return &gobStore{blobs: map[string][]byte{}}
+	})
+}
