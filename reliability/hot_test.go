@@ -11,9 +11,10 @@ import (
 
 // Case 3: one hot session under load, next to clients on sessions of their
 // own. In one greeter: no failure at all, no lost view, distinct counts.
-// Across two greeters sharing the hot session (the emulator's lock timeouts
-// may then force failures): no lost view, and every failure a clean 503
-// within the deadline, counted and reported.
+// Across two greeters sharing the hot session (their conditional commits
+// then conflict, and fall back to reads and atomic increments): no lost
+// view, and any failure a clean 503 within the deadline, counted and
+// reported.
 func TestHotSession(t *testing.T) {
 	host := emulator.Require(t)
 	t.Run("one greeter", func(t *testing.T) {

@@ -2,6 +2,8 @@ package reliability
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -342,7 +344,7 @@ func storedViews(t testing.TB, host, project string, ids []string) map[string]in
 	for chunk := range slices.Chunk(ids, 200) {
 		refs := make([]*firestore.DocumentRef, len(chunk))
 		for i, id := range chunk {
-			refs[i] = client.Collection("sessions").Doc(id)
+			refs[i] = client.Collection("sessions").Doc(docID(id))
 		}
 		snaps, err := client.GetAll(ctx, refs)
 		if err != nil {
@@ -360,6 +362,13 @@ func storedViews(t testing.TB, host, project string, ids []string) map[string]in
 		}
 	}
 	return out
+}
+
+// docID returns the name of session id's document: the SHA-256 of the id,
+// in hex.
+func docID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
 }
 
 // sessionsOf returns the sessions of a tally, sorted.

@@ -2,8 +2,6 @@ package reliability
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net"
 	"net/http"
 	"regexp"
@@ -153,8 +151,7 @@ func checkDocuments(t testing.TB, host, project string, issued map[string]bool) 
 	}
 	byHash := map[string]string{}
 	for id := range issued {
-		sum := sha256.Sum256([]byte(id))
-		byHash[hex.EncodeToString(sum[:])] = id
+		byHash[docID(id)] = id
 	}
 	seen := map[string]bool{}
 	for _, d := range docs {
