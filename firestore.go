@@ -415,9 +415,9 @@ func storeError(op string, err error) error {
 			return nil
 		}
 	case codes.NotFound:
-		return fmt.Errorf("sessions: firestore %s: %w: %w", op, ErrNotFound, err)
+		return fmt.Errorf("%w (firestore %s): %w", ErrNotFound, op, err)
 	case codes.AlreadyExists:
-		return fmt.Errorf("sessions: firestore %s: %w: %w", op, ErrExists, err)
+		return fmt.Errorf("%w (firestore %s): %w", ErrExists, op, err)
 	}
 	return fmt.Errorf("sessions: firestore %s: %w", op, err)
 }
