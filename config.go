@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config configures a [Manager]. Every field is optional: the zero value of
@@ -56,6 +59,15 @@ type Config struct {
 	// Logger receives an error record for every store failure, with the gRPC
 	// code of Firestore errors. Default slog.Default().
 	Logger *slog.Logger
+
+	// TracerProvider and MeterProvider receive the Manager's OpenTelemetry
+	// spans (one per store call) and metrics (views, sessions created, store
+	// latency and errors by gRPC code, coalesced batch sizes, and the
+	// Firestore store's cache hits and conflicts). Default: the global
+	// providers (otel.GetTracerProvider, otel.GetMeterProvider), which do
+	// nothing until the application installs an SDK.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Defaults used for zero Config fields.

@@ -91,8 +91,12 @@ type FirestoreStore struct {
 	coll     *firestore.CollectionRef
 	database string // projects/P/databases/D
 	cache    *recordCache
+	tel      *telemetry // set by the Manager that uses the store; nil: none
 	closers  []func() error
 }
+
+// report makes f report its cache lookups and conflicts to t.
+func (f *FirestoreStore) report(t *telemetry) { f.tel = t }
 
 // doc returns the document of session id. Only well-formed ids reach a
 // document path: the store checks them again, whoever calls it.
@@ -141,11 +145,16 @@ func (f *FirestoreStore) Visit(ctx context.Context, id string, views int64, now 
 }
 
 func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, views int64, now time.Time, idle time.Duration) (Record, error) {
-	if e, ok := f.cache.get(ref.Path); ok && e.rec.live(now) {
+	e, ok := f.cache.get(ref.Path)
+	if f.cache != nil {
+		f.tel.cacheLookup(ctx, ok)
+	}
+	if ok && e.rec.live(now) {
 		rec, err := f.commitVisit(ctx, ref.Path, e, views, now, idle)
 		if !conflict(err) {
 			return rec, err
 		}
+		f.tel.conflict(ctx, "read")
 	}
 	snap, err := ref.Get(ctx)
 	if status.Code(err) == codes.NotFound {
@@ -154,7 +163,7 @@ func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, 
 	if err != nil {
 		return Record{}, err
 	}
-	e := cacheEntry{rec: decode(snap.Data()), version: snap.UpdateTime}
+	e = cacheEntry{rec: decode(snap.Data()), version: snap.UpdateTime}
 	if !e.rec.live(now) {
 		return Record{}, ErrNotFound // TTL or DeleteExpired removes it
 	}
@@ -162,6 +171,7 @@ func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, 
 	if !conflict(err) {
 		return rec, err
 	}
+	f.tel.conflict(ctx, "increment")
 	return f.incrementVisit(ctx, ref.Path, e.rec, views, now, idle)
 }
 
@@ -268,6 +278,7 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 		if !conflict(err) {
 			return storeError("update", err)
 		}
+		f.tel.conflict(ctx, "unconditional")
 	}
 	_, err = ref.Update(ctx, updates)
 	return storeError("update", err)

@@ -34,7 +34,11 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store, now: time.Now}
+	tel, err := newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: telemetry: %w", err)
+	}
+	m := &Manager{cfg: cfg, store: instrument(store, tel), now: time.Now}
 	m.visits = visits{visit: m.storeVisit, queues: make(map[string]*queue)}
 	return m, nil
 }

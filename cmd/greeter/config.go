@@ -44,6 +44,8 @@ environment; each flag overrides the variable of the same meaning.
                            -insecure  send it without Secure, for http://localhost
 
 Without any Firestore setting, sessions are kept in this process's memory.
+OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write the
+sessions' OpenTelemetry spans and metrics to stdout.
 `
 
 // parseConfig reads the configuration from args (flags) and getenv. The

@@ -10,7 +10,9 @@
 // and then open http://localhost:8080. Configuration comes from the
 // environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, and
 // K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
-// see greeter -h.
+// see greeter -h. OTEL_TRACES_EXPORTER=console and
+// OTEL_METRICS_EXPORTER=console write the sessions' OpenTelemetry spans and
+// metrics to stdout.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -53,6 +56,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	logger := newLogger(stdout, cfg.onCloud)
+	shutdownTelemetry, err := setupTelemetry(getenv, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "greeter: %v\n", err)
+		return 2
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTelemetry(ctx); err != nil {
+			logger.Warn("flushing telemetry", "err", err)
+		}
+	}()
 
 	store, closeStore, err := openStore(ctx, cfg, logger)
 	if err != nil {

@@ -1,0 +1,164 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// scope names this package's tracer and meter.
+const scope = "github.com/firestore-sessions/sessions"
+
+// telemetry is what a Manager reports through OpenTelemetry: a span per
+// store call and these metrics. It uses only the OpenTelemetry API: with no
+// providers installed, everything is a no-op.
+//
+//   - sessions.views (counter): views counted.
+//   - sessions.created (counter): sessions created.
+//   - sessions.visit.batch (histogram): views counted by one store visit,
+//     more than one when concurrent requests of a session were coalesced.
+//   - sessions.store.duration (histogram, seconds) and sessions.store.errors
+//     (counter), by store operation (sessions.op) and gRPC code (rpc.grpc.status_code
+//     as its name, "OK" for success).
+//   - sessions.cache.lookups (counter), by hit (true or false): the
+//     Firestore store's record cache; the hit ratio is hits over lookups.
+//   - sessions.conflicts (counter), by what followed (sessions.then: "read"
+//     and a second commit, "increment", or "unconditional" for a save of
+//     values): the Firestore store's conditional commits refused because
+//     another instance wrote the session first.
+type telemetry struct {
+	tracer        trace.Tracer
+	views         metric.Int64Counter
+	created       metric.Int64Counter
+	batch         metric.Int64Histogram
+	storeDuration metric.Float64Histogram
+	storeErrors   metric.Int64Counter
+	cacheLookups  metric.Int64Counter
+	conflicts     metric.Int64Counter
+}
+
+// newTelemetry returns the instruments of tp and mp, the global providers
+// where they are nil.
+func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry, error) {
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(scope)
+	t := &telemetry{tracer: tp.Tracer(scope)}
+	var errs [7]error
+	t.views, errs[0] = m.Int64Counter("sessions.views", metric.WithUnit("{view}"), metric.WithDescription("Views counted."))
+	t.created, errs[1] = m.Int64Counter("sessions.created", metric.WithUnit("{session}"), metric.WithDescription("Sessions created."))
+	t.batch, errs[2] = m.Int64Histogram("sessions.visit.batch", metric.WithUnit("{view}"), metric.WithDescription("Views counted by one store visit."),
+		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128))
+	t.storeDuration, errs[3] = m.Float64Histogram("sessions.store.duration", metric.WithUnit("s"), metric.WithDescription("Duration of session store calls."),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	t.storeErrors, errs[4] = m.Int64Counter("sessions.store.errors", metric.WithUnit("{error}"), metric.WithDescription("Session store calls that failed."))
+	t.cacheLookups, errs[5] = m.Int64Counter("sessions.cache.lookups", metric.WithUnit("{lookup}"), metric.WithDescription("Lookups in the Firestore store's record cache."))
+	t.conflicts, errs[6] = m.Int64Counter("sessions.conflicts", metric.WithUnit("{conflict}"), metric.WithDescription("Conditional commits refused because the session changed."))
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// call starts the span of store operation op and returns the context to
+// make the call with and the function that ends it with its error.
+func (t *telemetry) call(ctx context.Context, op string, attrs ...attribute.KeyValue) (context.Context, func(error)) {
+	start := time.Now()
+	attrs = append(attrs, attribute.String("sessions.op", op))
+	ctx, span := t.tracer.Start(ctx, "sessions."+op, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	return ctx, func(err error) {
+		c := code(err)
+		if errors.Is(err, ErrNotFound) && op == "visit" {
+			c = 0 // an unknown or expired session: the visitor gets a new one
+		}
+		set := metric.WithAttributes(attribute.String("sessions.op", op), attribute.String("rpc.grpc.status_code", c.String()))
+		t.storeDuration.Record(ctx, time.Since(start).Seconds(), set)
+		if c != 0 {
+			t.storeErrors.Add(ctx, 1, set)
+			span.RecordError(err)
+			span.SetStatus(otelcodes.Error, c.String())
+		}
+		span.End()
+	}
+}
+
+// conflict notes a refused conditional commit and what follows it.
+func (t *telemetry) conflict(ctx context.Context, then string) {
+	if t == nil {
+		return
+	}
+	t.conflicts.Add(ctx, 1, metric.WithAttributes(attribute.String("sessions.then", then)))
+	trace.SpanFromContext(ctx).AddEvent("conflict", trace.WithAttributes(attribute.String("sessions.then", then)))
+}
+
+// cacheLookup notes a lookup in a record cache.
+func (t *telemetry) cacheLookup(ctx context.Context, hit bool) {
+	if t == nil {
+		return
+	}
+	t.cacheLookups.Add(ctx, 1, metric.WithAttributes(attribute.Bool("hit", hit)))
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Bool("sessions.cache.hit", hit))
+}
+
+// instrumented is a Store whose calls report to telemetry.
+type instrumented struct {
+	Store
+	t *telemetry
+}
+
+// instrument returns st reporting to t, and tells the package's own stores
+// to report what happens inside them (cache hits, conflicts) too.
+func instrument(st Store, t *telemetry) Store {
+	if r, ok := st.(interface{ report(*telemetry) }); ok {
+		r.report(t)
+	}
+	return instrumented{st, t}
+}
+
+func (s instrumented) Create(ctx context.Context, id string, rec Record) (err error) {
+	ctx, end := s.t.call(ctx, "create")
+	defer func() { end(err) }()
+	if err = s.Store.Create(ctx, id, rec); err == nil {
+		s.t.created.Add(ctx, 1)
+		s.t.views.Add(ctx, rec.Views)
+	}
+	return err
+}
+
+func (s instrumented) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (rec Record, err error) {
+	ctx, end := s.t.call(ctx, "visit", attribute.Int64("sessions.batch", views))
+	defer func() { end(err) }()
+	s.t.batch.Record(ctx, views)
+	if rec, err = s.Store.Visit(ctx, id, views, now, idle); err == nil {
+		s.t.views.Add(ctx, views)
+	}
+	return rec, err
+}
+
+func (s instrumented) Update(ctx context.Context, id string, set map[string]any, del []string) (err error) {
+	ctx, end := s.t.call(ctx, "update", attribute.Int("sessions.set", len(set)), attribute.Int("sessions.deleted", len(del)))
+	defer func() { end(err) }()
+	return s.Store.Update(ctx, id, set, del)
+}
+
+func (s instrumented) Rename(ctx context.Context, oldID, newID string, rec Record) (err error) {
+	ctx, end := s.t.call(ctx, "rename")
+	defer func() { end(err) }()
+	return s.Store.Rename(ctx, oldID, newID, rec)
+}
+
+func (s instrumented) Delete(ctx context.Context, id string) (err error) {
+	ctx, end := s.t.call(ctx, "delete")
+	defer func() { end(err) }()
+	return s.Store.Delete(ctx, id)
+}
