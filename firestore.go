@@ -73,15 +73,18 @@ const (
 // compare-and-set on its version), so it succeeds only if nothing changed
 // the session in between. The store keeps recently used records in memory
 // with their versions ([FirestoreConfig].CacheSize), so a returning view on
-// a warm instance is that one Commit. When the Commit finds the version
-// moved (another instance wrote the session) or the session gone, the
-// record is read afresh and the conditional Commit tried again: two round
-// trips. If yet another write gets in between that read and its Commit, the
-// views are counted with Firestore's atomic increment, which cannot
-// conflict, on the record just read: a view never costs more than four
-// round trips and never waits, so instances sharing a hot session cannot
-// starve each other. Nothing is locked, so a client that dies between read
-// and write leaves nothing behind.
+// a warm instance is that one Commit. A session this instance has not seen
+// is read first: two round trips.
+//
+// When the conditional Commit finds that another instance wrote the session
+// in between, the views are counted with Firestore's atomic increment,
+// which cannot conflict, and the session is marked contended: while it
+// stays so, its visits send the increment and a read of its current values
+// side by side, one round trip, until a read shows that nobody else wrote
+// it. A view thus never costs more than three round trips and never waits,
+// so instances sharing a hot session cannot starve each other. Nothing is
+// locked, so a client that dies between read and write leaves nothing
+// behind.
 //
 // Within one process the middleware never runs two visits of one session at
 // once (it coalesces them), so conflicts come only from other instances.
@@ -150,11 +153,16 @@ func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, 
 		f.tel.cacheLookup(ctx, ok)
 	}
 	if ok && e.rec.live(now) {
+		if e.contended {
+			return f.contendedVisit(ctx, ref, e.rec, views, now, idle)
+		}
 		rec, err := f.commitVisit(ctx, ref.Path, e, views, now, idle)
 		if !conflict(err) {
 			return rec, err
 		}
-		f.tel.conflict(ctx, "read")
+		// Another instance wrote the session since this one cached it.
+		f.tel.conflict(ctx, "increment")
+		return f.contendedVisit(ctx, ref, e.rec, views, now, idle)
 	}
 	snap, err := ref.Get(ctx)
 	if status.Code(err) == codes.NotFound {
@@ -171,8 +179,54 @@ func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, 
 	if !conflict(err) {
 		return rec, err
 	}
+	// Another instance wrote it between the read and the commit: count the
+	// views on the record just read, with an increment that cannot
+	// conflict.
 	f.tel.conflict(ctx, "increment")
-	return f.incrementVisit(ctx, ref.Path, e.rec, views, now, idle)
+	rec, _, err = f.incrementVisit(ctx, ref.Path, e.rec, views, now, idle)
+	if err == nil {
+		f.cache.markContended(ref.Path, rec)
+	}
+	return rec, err
+}
+
+// contendedVisit counts views of a session that other instances are
+// writing too, in one round trip that cannot conflict: the increment, and
+// beside it a read for the session's current values. known is the session
+// as this instance last knew it, which proves it live: its expiry only
+// moves forward and its deadline is fixed, and a session deleted since
+// fails the increment's precondition. When the read saw exactly the
+// increment's version, the record is exact again, and cached as such.
+func (f *FirestoreStore) contendedVisit(ctx context.Context, ref *firestore.DocumentRef, known Record, views int64, now time.Time, idle time.Duration) (Record, error) {
+	var snap *firestore.DocumentSnapshot
+	var readErr error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		snap, readErr = ref.Get(ctx)
+	}()
+	counted, version, err := f.incrementVisit(ctx, ref.Path, known, views, now, idle)
+	<-read
+	if err == nil && status.Code(readErr) == codes.NotFound {
+		err = ErrNotFound // deleted right after the increment
+	} else if err == nil {
+		err = readErr
+	}
+	if err != nil {
+		f.cache.drop(ref.Path)
+		return Record{}, err
+	}
+	rec := decode(snap.Data())
+	rec.Views = counted.Views
+	if rec.Expires.Before(counted.Expires) {
+		rec.Expires = counted.Expires
+	}
+	if snap.UpdateTime.Equal(version) {
+		f.cache.put(ref.Path, rec, version)
+	} else {
+		f.cache.markContended(ref.Path, rec)
+	}
+	return rec, nil
 }
 
 // commitVisit counts views of the session as e holds it, with a Commit
@@ -197,11 +251,12 @@ func (f *FirestoreStore) commitVisit(ctx context.Context, name string, e cacheEn
 	return rec, nil
 }
 
-// incrementVisit counts views of the session read as rec with Firestore's
-// atomic increment, which no concurrent write can make fail: the fallback
-// when conditional commits keep losing to another instance. The result is
-// not cached, as the version it makes may hold others' changes too.
-func (f *FirestoreStore) incrementVisit(ctx context.Context, name string, rec Record, views int64, now time.Time, idle time.Duration) (Record, error) {
+// incrementVisit counts views of the live session rec with Firestore's
+// atomic increment, which no concurrent write can make fail, and returns
+// rec with the new count and expiry, and the version the write made. The
+// version may hold other writers' changes too, so rec is not the record at
+// that version.
+func (f *FirestoreStore) incrementVisit(ctx context.Context, name string, rec Record, views int64, now time.Time, idle time.Duration) (Record, time.Time, error) {
 	rec.slide(now, idle)
 	res, err := f.commit(ctx, &pb.Write{
 		Operation: &pb.Write_Update{Update: &pb.Document{Name: name, Fields: map[string]*pb.Value{
@@ -215,13 +270,13 @@ func (f *FirestoreStore) incrementVisit(ctx context.Context, name string, rec Re
 		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: true}},
 	})
 	if conflict(err) {
-		return Record{}, ErrNotFound // deleted (destroyed, renewed) since the read
+		return Record{}, time.Time{}, ErrNotFound // deleted (destroyed, renewed) since
 	}
 	if err != nil {
-		return Record{}, err
+		return Record{}, time.Time{}, err
 	}
 	rec.Views = res.GetTransformResults()[0].GetIntegerValue()
-	return rec, nil
+	return rec, res.GetUpdateTime().AsTime(), nil
 }
 
 // commit sends one write in one Commit, without the client's automatic
@@ -268,7 +323,7 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 	if len(updates) == 0 {
 		return nil
 	}
-	if e, ok := f.cache.get(ref.Path); ok {
+	if e, ok := f.cache.get(ref.Path); ok && !e.contended {
 		wr, err := ref.Update(ctx, updates, firestore.LastUpdateTime(e.version))
 		if err == nil {
 			f.cache.put(ref.Path, e.rec.withChanges(set, del), wr.UpdateTime)

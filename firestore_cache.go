@@ -32,7 +32,11 @@ type cacheEntry struct {
 	name    string
 	rec     Record
 	version time.Time
-	size    int
+	// contended marks a session that other instances write too: rec is not
+	// known at any version, only live (see FirestoreStore.contendedVisit),
+	// and version is zero.
+	contended bool
+	size      int
 }
 
 // newRecordCache returns a cache within the bounds of cfg, or nil when cfg
@@ -73,11 +77,25 @@ func (c *recordCache) put(name string, rec Record, version time.Time) {
 	if c == nil {
 		return
 	}
-	e := &cacheEntry{name: name, rec: rec, version: version, size: recordSize(name, rec)}
+	c.add(&cacheEntry{name: name, rec: rec, version: version, size: recordSize(name, rec)}, false)
+}
+
+// markContended caches rec as document name, live but at no known version,
+// in place of any entry.
+func (c *recordCache) markContended(name string, rec Record) {
+	if c == nil {
+		return
+	}
+	c.add(&cacheEntry{name: name, rec: rec, contended: true, size: recordSize(name, rec)}, true)
+}
+
+// add caches e, in place of an entry of an earlier version (of any
+// version, when replace).
+func (c *recordCache) add(e *cacheEntry, replace bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.byName[name]; ok {
-		if el.Value.(*cacheEntry).version.After(version) {
+	if el, ok := c.byName[e.name]; ok {
+		if old := el.Value.(*cacheEntry); !replace && !old.contended && old.version.After(e.version) {
 			return
 		}
 		c.remove(el)
@@ -85,7 +103,7 @@ func (c *recordCache) put(name string, rec Record, version time.Time) {
 	if e.size > c.maxBytes {
 		return
 	}
-	c.byName[name] = c.lru.PushFront(e)
+	c.byName[e.name] = c.lru.PushFront(e)
 	c.bytes += e.size
 	for c.lru.Len() > c.maxEntries || c.bytes > c.maxBytes {
 		c.remove(c.lru.Back())

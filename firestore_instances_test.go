@@ -139,7 +139,7 @@ func TestIncrementVisit(t *testing.T) {
 	ctx := context.Background()
 	id, now := stored(t, st)
 	ref, _ := st.doc(id)
-	rec, err := st.incrementVisit(ctx, ref.Path, testRecord(now), 3, now, time.Hour)
+	rec, _, err := st.incrementVisit(ctx, ref.Path, testRecord(now), 3, now, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestIncrementVisit(t *testing.T) {
 	if err := st.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.incrementVisit(ctx, ref.Path, testRecord(now), 1, now, time.Hour); !errors.Is(err, ErrNotFound) {
+	if _, _, err := st.incrementVisit(ctx, ref.Path, testRecord(now), 1, now, time.Hour); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after delete: %v, want ErrNotFound", err)
 	}
 }
@@ -224,4 +224,37 @@ func TestRecordCacheBounds(t *testing.T) {
 			t.Errorf("store caches %d records, want its bound 3", n)
 		}
 	})
+}
+
+// A session that two instances keep writing costs one round trip a view on
+// each: after the first conflict, the increment and a read of the current
+// values go side by side, and what the other instance set is seen at once.
+func TestContendedSessionOneRoundTrip(t *testing.T) {
+	counted, rpcs := countedConn(t)
+	stA, project := firestoreStore(t, FirestoreConfig{})
+	stB := openStore(t, project, FirestoreConfig{}, counted) // b's RPCs are counted
+	a := newManager(t, stA, Config{}).Middleware(colorPage)
+	b := newManager(t, stB, Config{}).Middleware(colorPage)
+	v := &visitor{t: t, h: a}
+	v.get("/")
+	want := 1
+	for i := range 6 {
+		color := fmt.Sprint("c", i)
+		v.h = a
+		v.get("/set?color=" + color)
+		v.h = b
+		rpcs.take()
+		res := v.get("/")
+		want += 2
+		if res.body != fmt.Sprintf("%d views for %q", want, color) {
+			t.Errorf("round %d at b: %q, want %d views for %q", i, res.body, want, color)
+		}
+		calls, total := rpcs.take()
+		if total > 3 {
+			t.Errorf("round %d at b: %d RPCs %v, want at most 3", i, total, calls)
+		}
+		if i > 0 && calls["BatchGetDocuments"] != 1 {
+			t.Errorf("round %d at b: %v, want one read beside the increment", i, calls)
+		}
+	}
 }

@@ -28,10 +28,10 @@ const scope = "github.com/firestore-sessions/sessions"
 //     as its name, "OK" for success).
 //   - sessions.cache.lookups (counter), by hit (true or false): the
 //     Firestore store's record cache; the hit ratio is hits over lookups.
-//   - sessions.conflicts (counter), by what followed (sessions.then: "read"
-//     and a second commit, "increment", or "unconditional" for a save of
-//     values): the Firestore store's conditional commits refused because
-//     another instance wrote the session first.
+//   - sessions.conflicts (counter), by what followed (sessions.then:
+//     "increment" for a visit, "unconditional" for a save of values): the
+//     Firestore store's conditional commits refused because another
+//     instance wrote the session first.
 type telemetry struct {
 	tracer        trace.Tracer
 	views         metric.Int64Counter

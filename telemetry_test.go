@@ -132,8 +132,8 @@ func TestTelemetryOfConflicts(t *testing.T) {
 	v.get("/") // b's version is stale now
 	v.h = b
 	v.get("/")
-	if got := rec.sum(t, "sessions.conflicts", attribute.String("sessions.then", "read")); got != 1 {
-		t.Errorf("conflicts then read = %d, want 1", got)
+	if got := rec.sum(t, "sessions.conflicts", attribute.String("sessions.then", "increment")); got != 1 {
+		t.Errorf("conflicts then increment = %d, want 1", got)
 	}
 	if got := rec.sum(t, "sessions.cache.lookups", attribute.Bool("hit", true)); got != 1 {
 		t.Errorf("cache hits = %d, want 1", got)
