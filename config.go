@@ -61,7 +61,8 @@ type Config struct {
 	Logger *slog.Logger
 
 	// TracerProvider and MeterProvider receive the Manager's OpenTelemetry
-	// spans (one per store call) and metrics (views, sessions created, store
+	// spans (one per store call, as children of the request's span when the
+	// request is traced, as by otelhttp) and metrics (views, sessions created, store
 	// latency and errors by gRPC code, coalesced batch sizes, and the
 	// Firestore store's cache hits and conflicts). Default: the global
 	// providers (otel.GetTracerProvider, otel.GetMeterProvider), which do

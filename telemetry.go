@@ -10,13 +10,14 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	grpccodes "google.golang.org/grpc/codes"
 )
 
 // scope names this package's tracer and meter.
 const scope = "github.com/firestore-sessions/sessions"
 
 // telemetry is what a Manager reports through OpenTelemetry: a span per
-// store call and these metrics. It uses only the OpenTelemetry API: with no
+// store call of a traced request, and these metrics. It uses only the OpenTelemetry API: with no
 // providers installed, everything is a no-op.
 //
 //   - sessions.views (counter): views counted.
@@ -41,7 +42,18 @@ type telemetry struct {
 	storeErrors   metric.Int64Counter
 	cacheLookups  metric.Int64Counter
 	conflicts     metric.Int64Counter
+	// ops holds, by operation, its span name and the attributes of a call
+	// that succeeded, made once: a request costs no allocation for them.
+	ops map[string]opTelemetry
 }
+
+type opTelemetry struct {
+	span string
+	ok   metric.MeasurementOption
+}
+
+// ops are the store operations that telemetry reports.
+var ops = []string{"create", "visit", "update", "rename", "delete"}
 
 // newTelemetry returns the instruments of tp and mp, the global providers
 // where they are nil.
@@ -53,7 +65,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter(scope)
-	t := &telemetry{tracer: tp.Tracer(scope)}
+	t := &telemetry{tracer: tp.Tracer(scope), ops: map[string]opTelemetry{}}
 	var errs [7]error
 	t.views, errs[0] = m.Int64Counter("sessions.views", metric.WithUnit("{view}"), metric.WithDescription("Views counted."))
 	t.created, errs[1] = m.Int64Counter("sessions.created", metric.WithUnit("{session}"), metric.WithDescription("Sessions created."))
@@ -67,29 +79,59 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
+	for _, op := range ops {
+		t.ops[op] = opTelemetry{span: "sessions." + op, ok: metric.WithAttributeSet(callAttributes(op, 0))}
+	}
 	return t, nil
 }
 
-// call starts the span of store operation op and returns the context to
-// make the call with and the function that ends it with its error.
-func (t *telemetry) call(ctx context.Context, op string, attrs ...attribute.KeyValue) (context.Context, func(error)) {
-	start := time.Now()
-	attrs = append(attrs, attribute.String("sessions.op", op))
-	ctx, span := t.tracer.Start(ctx, "sessions."+op, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	return ctx, func(err error) {
-		c := code(err)
-		if errors.Is(err, ErrNotFound) && op == "visit" {
-			c = 0 // an unknown or expired session: the visitor gets a new one
-		}
-		set := metric.WithAttributes(attribute.String("sessions.op", op), attribute.String("rpc.grpc.status_code", c.String()))
-		t.storeDuration.Record(ctx, time.Since(start).Seconds(), set)
-		if c != 0 {
-			t.storeErrors.Add(ctx, 1, set)
-			span.RecordError(err)
-			span.SetStatus(otelcodes.Error, c.String())
-		}
-		span.End()
+func callAttributes(op string, c grpccodes.Code) attribute.Set {
+	return attribute.NewSet(attribute.String("sessions.op", op), attribute.String("rpc.grpc.status_code", c.String()))
+}
+
+// call is one store call under way.
+type call struct {
+	t     *telemetry
+	op    string
+	start time.Time
+	span  trace.Span // nil: the request is not traced
+}
+
+// begin starts a store call of operation op and returns the context to
+// make it with. Its span is a child of the request's: when the request is
+// not traced (no recording span in ctx, as otelhttp or a traced server puts
+// there), there is none, and the call costs no allocation.
+func (t *telemetry) begin(ctx context.Context, op string) (context.Context, call) {
+	c := call{t: t, op: op, start: time.Now()}
+	if trace.SpanFromContext(ctx).IsRecording() {
+		ctx, c.span = t.tracer.Start(ctx, t.ops[op].span)
+		c.span.SetAttributes(attribute.String("sessions.op", op))
 	}
+	return ctx, c
+}
+
+// end records the call's duration and outcome, and ends its span.
+func (c call) end(ctx context.Context, err error) {
+	code := code(err)
+	if errors.Is(err, ErrNotFound) && c.op == "visit" {
+		code = 0 // an unknown or expired session: the visitor gets a new one
+	}
+	d := time.Since(c.start).Seconds()
+	if code == 0 {
+		c.t.storeDuration.Record(ctx, d, c.t.ops[c.op].ok)
+	} else {
+		attrs := metric.WithAttributeSet(callAttributes(c.op, code))
+		c.t.storeDuration.Record(ctx, d, attrs)
+		c.t.storeErrors.Add(ctx, 1, attrs)
+	}
+	if c.span == nil {
+		return
+	}
+	if code != 0 {
+		c.span.RecordError(err)
+		c.span.SetStatus(otelcodes.Error, code.String())
+	}
+	c.span.End()
 }
 
 // conflict notes a refused conditional commit and what follows it.
@@ -125,40 +167,51 @@ func instrument(st Store, t *telemetry) Store {
 	return instrumented{st, t}
 }
 
-func (s instrumented) Create(ctx context.Context, id string, rec Record) (err error) {
-	ctx, end := s.t.call(ctx, "create")
-	defer func() { end(err) }()
-	if err = s.Store.Create(ctx, id, rec); err == nil {
+func (s instrumented) Create(ctx context.Context, id string, rec Record) error {
+	ctx, c := s.t.begin(ctx, "create")
+	err := s.Store.Create(ctx, id, rec)
+	if err == nil {
 		s.t.created.Add(ctx, 1)
 		s.t.views.Add(ctx, rec.Views)
 	}
+	c.end(ctx, err)
 	return err
 }
 
-func (s instrumented) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (rec Record, err error) {
-	ctx, end := s.t.call(ctx, "visit", attribute.Int64("sessions.batch", views))
-	defer func() { end(err) }()
+func (s instrumented) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error) {
+	ctx, c := s.t.begin(ctx, "visit")
+	if c.span != nil {
+		c.span.SetAttributes(attribute.Int64("sessions.batch", views))
+	}
 	s.t.batch.Record(ctx, views)
-	if rec, err = s.Store.Visit(ctx, id, views, now, idle); err == nil {
+	rec, err := s.Store.Visit(ctx, id, views, now, idle)
+	if err == nil {
 		s.t.views.Add(ctx, views)
 	}
+	c.end(ctx, err)
 	return rec, err
 }
 
-func (s instrumented) Update(ctx context.Context, id string, set map[string]any, del []string) (err error) {
-	ctx, end := s.t.call(ctx, "update", attribute.Int("sessions.set", len(set)), attribute.Int("sessions.deleted", len(del)))
-	defer func() { end(err) }()
-	return s.Store.Update(ctx, id, set, del)
+func (s instrumented) Update(ctx context.Context, id string, set map[string]any, del []string) error {
+	ctx, c := s.t.begin(ctx, "update")
+	if c.span != nil {
+		c.span.SetAttributes(attribute.Int("sessions.set", len(set)), attribute.Int("sessions.deleted", len(del)))
+	}
+	err := s.Store.Update(ctx, id, set, del)
+	c.end(ctx, err)
+	return err
 }
 
-func (s instrumented) Rename(ctx context.Context, oldID, newID string, rec Record) (err error) {
-	ctx, end := s.t.call(ctx, "rename")
-	defer func() { end(err) }()
-	return s.Store.Rename(ctx, oldID, newID, rec)
+func (s instrumented) Rename(ctx context.Context, oldID, newID string, rec Record) error {
+	ctx, c := s.t.begin(ctx, "rename")
+	err := s.Store.Rename(ctx, oldID, newID, rec)
+	c.end(ctx, err)
+	return err
 }
 
-func (s instrumented) Delete(ctx context.Context, id string) (err error) {
-	ctx, end := s.t.call(ctx, "delete")
-	defer func() { end(err) }()
-	return s.Store.Delete(ctx, id)
+func (s instrumented) Delete(ctx context.Context, id string) error {
+	ctx, c := s.t.begin(ctx, "delete")
+	err := s.Store.Delete(ctx, id)
+	c.end(ctx, err)
+	return err
 }

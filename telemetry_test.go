@@ -29,11 +29,23 @@ func newRecorder() *recorder {
 	return r
 }
 
-// spanNames returns the names of the ended spans, in order.
+// traced returns h in a span per request, as otelhttp makes one.
+func (r *recorder) traced(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx, span := r.cfg.TracerProvider.Tracer("test").Start(req.Context(), "request")
+		defer span.End()
+		h.ServeHTTP(w, req.WithContext(ctx))
+	})
+}
+
+// spanNames returns the names of the ended spans of the store calls, in
+// order.
 func (r *recorder) spanNames() []string {
 	var names []string
 	for _, s := range r.spans.Ended() {
-		names = append(names, s.Name())
+		if s.Name() != "request" {
+			names = append(names, s.Name())
+		}
 	}
 	return names
 }
@@ -88,7 +100,7 @@ func (r *recorder) sum(t *testing.T, name string, attrs ...attribute.KeyValue) i
 func TestTelemetryOfViews(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		rec := newRecorder()
-		v := &visitor{t: t, h: newManager(t, st, rec.cfg).Middleware(colorPage)}
+		v := &visitor{t: t, h: rec.traced(newManager(t, st, rec.cfg).Middleware(colorPage))}
 		v.get("/")
 		v.get("/set?color=red")
 		v.get("/")
@@ -150,7 +162,7 @@ func (unavailableStore) Visit(context.Context, string, int64, time.Time, time.Du
 func TestTelemetryOfStoreErrors(t *testing.T) {
 	rec := newRecorder()
 	st := unavailableStore{NewMemoryStore()}
-	h := newManager(t, st, rec.cfg).Middleware(greet)
+	h := rec.traced(newManager(t, st, rec.cfg).Middleware(greet))
 	if res := do(t, h, http.MethodGet, "/", DefaultCookieName+"="+newID()); res.code != http.StatusServiceUnavailable {
 		t.Fatalf("%d, want 503", res.code)
 	}
@@ -158,7 +170,22 @@ func TestTelemetryOfStoreErrors(t *testing.T) {
 		t.Errorf("store errors {visit, Unavailable} = %d, want 1", got)
 	}
 	spans := rec.spans.Ended()
-	if len(spans) != 1 || spans[0].Status().Description != "Unavailable" {
-		t.Errorf("spans %v, want one visit span with an error status", rec.spanNames())
+	if len(spans) != 2 || spans[0].Name() != "sessions.visit" || spans[0].Status().Description != "Unavailable" {
+		t.Errorf("spans %v, want the visit's span, with an error status, in the request's", rec.spanNames())
+	}
+}
+
+// An untraced request makes no span; its metrics are recorded all the same.
+func TestTelemetryOfUntracedRequests(t *testing.T) {
+	rec := newRecorder()
+	m := newManager(t, NewMemoryStore(), rec.cfg)
+	v := &visitor{t: t, h: m.Middleware(greet)}
+	v.get("/")
+	v.get("/")
+	if names := rec.spanNames(); len(names) != 0 {
+		t.Errorf("spans %q for untraced requests", names)
+	}
+	if got := rec.sum(t, "sessions.views"); got != 2 {
+		t.Errorf("views = %d, want 2", got)
 	}
 }

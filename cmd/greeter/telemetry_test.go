@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/firestore-sessions/sessions"
+	"go.opentelemetry.io/otel"
 )
 
 func TestTelemetryToConsole(t *testing.T) {
@@ -23,7 +24,10 @@ func TestTelemetryToConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	// A traced request, as behind otelhttp.
+	ctx, span := otel.Tracer("test").Start(context.Background(), "request")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+	span.End()
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
