@@ -2,13 +2,15 @@
 // emulator (started here unless FIRESTORE_EMULATOR_HOST names one), it
 // serves the greeter (this library's middleware and Firestore store) and a
 // port of Google's Flask sessions tutorial (one RunTransaction per request),
-// and loads them in turn (A B A B ...) in three scenarios: 1 client
-// sequential, 16 clients with their own sessions, 16 clients sharing one
-// session. It prints req/s, latency, errors, lost increments, duplicate
-// counts and Firestore RPCs per view.
+// and loads them in turn (A B A B ...): 1 client sequential, 16 clients
+// with their own sessions, 16 clients sharing one session, the same on two
+// greeter processes, and the first view of a session on a greeter process
+// that has not seen it. It prints req/s, latency, errors, lost increments,
+// duplicate counts and Firestore RPCs per view.
 //
-//	go run ./cmd/load            # full: 3 rounds of 8 s per target and scenario
-//	go run ./cmd/load -quick     # 1 round of 1 s, no warm-up: a smoke test
+//	go run ./cmd/load              # full: 3 rounds of 8 s per target and scenario
+//	go run ./cmd/load -rtt 10ms    # with 10 ms added to every Firestore round trip
+//	go run ./cmd/load -quick       # 1 round of 1 s, no warm-up: a smoke test
 //
 // With -quick it exits non-zero when a view was lost or counted twice, or
 // when the greeter answered anything but 200.
@@ -34,7 +36,8 @@ func main() {
 	rounds := flag.Int("rounds", 3, "runs per target and scenario")
 	warmup := flag.Duration("warmup", 3*time.Second, "warm-up per target before each scenario")
 	maxReq := flag.Int("max-requests", 50000, "requests per run at most")
-	scenarios := flag.String("scenarios", "seq,spread,hot", "comma-separated scenarios: seq, spread, hot")
+	scenarios := flag.String("scenarios", "seq,spread,hot,hot2,miss", "comma-separated scenarios: seq, spread, hot, hot2, miss")
+	rtt := flag.Duration("rtt", 0, "round trip time added to every Firestore call by a delay proxy in front of the emulator")
 	jsonOut := flag.String("json", "", "write the results as JSON to this file")
 	mode := flag.String("mode", string(load.Binaries), "how the apps run: binary (the greeter and tutorial binaries, RPCs counted by a proxy) or inproc (both handlers in this process, RPCs counted by an interceptor)")
 	flag.Parse()
@@ -45,6 +48,7 @@ func main() {
 		Warmup:  *warmup,
 		Run:     load.RunOptions{Duration: *duration, MaxRequests: *maxReq},
 		Restart: true,
+		RTT:     *rtt,
 		Log:     os.Stderr,
 	}
 	if *quick {
@@ -100,10 +104,10 @@ func main() {
 // Print writes the summaries as an aligned table.
 func Print(w *os.File, sums []*load.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttarget\truns\treq/s\tp50 ms\tp99 ms\tok\tnon-200\terrors\tlost\tdup\tRPCs/view\tCPU µs/view\t")
+	fmt.Fprintln(tw, "rtt ms\tscenario\ttarget\truns\treq/s\tp50 ms\tp99 ms\tok\tnon-200\terrors\tlost\tdup\tRPCs/view\tCPU µs/view\t")
 	for _, s := range sums {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.0f\t\n",
-			s.Scenario, s.Target, s.Runs, s.ReqPerSec, s.P50ms, s.P99ms, s.OK, s.Non200, s.Errors, s.Lost, s.Duplicates, s.RPCsPerView, s.AppCPUPerViewUs)
+		fmt.Fprintf(tw, "%.0f\t%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.0f\t\n",
+			s.RTTms, s.Scenario, s.Target, s.Runs, s.ReqPerSec, s.P50ms, s.P99ms, s.OK, s.Non200, s.Errors, s.Lost, s.Duplicates, s.RPCsPerView, s.AppCPUPerViewUs)
 	}
 	tw.Flush()
 }

@@ -29,17 +29,23 @@ func TestTargetLines(t *testing.T) {
 		t.Fatalf("overhead %+v, %v", oh, ok)
 	}
 	d := &data{Micro: m, Summaries: []*load.Summary{
-		{Scenario: "seq", Target: load.Greeter, RPCsPerView: 2, RPCs: map[string]float64{"Commit": 1, "BatchGetDocuments": 1}},
-		{Scenario: "spread", Target: load.Greeter, ReqPerSec: 1400, RPCsPerView: 2},
+		{Scenario: "seq", Target: load.Greeter, RPCsPerView: 1, RPCs: map[string]float64{"Commit": 1}},
+		{Scenario: "miss", Target: load.Greeter, RPCsPerView: 2, OK: 10},
+		{Scenario: "spread", Target: load.Greeter, ReqPerSec: 1700, RPCsPerView: 1},
 		{Scenario: "spread", Target: load.Tutorial, ReqPerSec: 1000, RPCsPerView: 3},
-		{Scenario: "hot", Target: load.Greeter, ReqPerSec: 1300, Duplicates: 0},
+		{Scenario: "hot2", Target: load.Greeter, ReqPerSec: 1300, Duplicates: 1},
+		{RTTms: 10, Scenario: "spread", Target: load.Greeter, ReqPerSec: 800, P50ms: 16},
+		{RTTms: 10, Scenario: "spread", Target: load.Tutorial, ReqPerSec: 300, P50ms: 40},
 	}}
 	got := strings.Join(targetLines(d), "\n")
 	for _, want := range []string{
 		"overhead ratio ours/scs (returning): ns 0.12, allocs 0.10 — target ≤ 0.20: met",
-		"spread load req/s ratio greeter/tutorial: 1.40 (1400 vs 1000 req/s) — target ≥ 1.30: met",
-		"hot session req/s ratio greeter hot/spread: 0.93",
-		"distinct counts: NOT met",
+		"Firestore RPCs per returning view on a warm instance, greeter, sequential: 1.00 (Commit 1.00) — target 1.0: met",
+		"on a miss (a session's first view on another greeter process): 2.00 (none) — target ≤ 2: met",
+		"10 ms round trips, spread: req/s ratio greeter/tutorial 2.67 (800 vs 300 req/s) — target ≥ 2.5: met",
+		"greeter p50 16.0 ms = 1.60 round trips (tutorial 40.0 ms) — target ≤ 1.5: NOT met",
+		"emulator only, spread: req/s ratio greeter/tutorial 1.70 (1700 vs 1000 req/s) — target ≥ 1.6: met",
+		"two greeter processes, emulator only: 1300 req/s (non-200 0, errors 0, lost 0, duplicate counts 1) — target ≥ 1000 req/s, 0 non-200, 0 lost, distinct counts: NOT met",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("target lines lack %q:\n%s", want, got)

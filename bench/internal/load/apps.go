@@ -3,6 +3,8 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -15,7 +17,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	apiv1 "cloud.google.com/go/firestore/apiv1"
+	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/bench/tutorial"
 	"github.com/firestore-sessions/sessions/internal/emulator"
 	"google.golang.org/api/option"
@@ -47,8 +49,9 @@ const (
 type app struct {
 	Target
 	project string
-	verify  *firestore.Client // straight to the emulator, not counted
-	probe   *firestore.Client // along the app's own path to the emulator
+	docID   func(sessionID string) string // the name of a session's document
+	verify  *firestore.Client             // straight to the emulator, not counted
+	probe   *firestore.Client             // along the app's own path to the emulator
 	closers []func()
 }
 
@@ -65,7 +68,7 @@ func (a *app) finish(name string, counter *RPCCounter) {
 	a.RPCTimes = counter.Times
 	sessions := a.verify.Collection("sessions")
 	a.StoredViews = func(ctx context.Context, id string) (int64, error) {
-		snap, err := sessions.Doc(id).Get(ctx)
+		snap, err := sessions.Doc(a.docID(id)).Get(ctx)
 		if err != nil {
 			return 0, err
 		}
@@ -77,28 +80,35 @@ func (a *app) finish(name string, counter *RPCCounter) {
 	}
 }
 
+// newApp returns the app called name, with Firestore project
+// "bench-"+name, and its document naming.
+func newApp(name string) *app {
+	a := &app{project: "bench-" + name, docID: func(id string) string { return id }}
+	if name == Greeter {
+		a.docID = func(id string) string { // the library names documents so
+			sum := sha256.Sum256([]byte(id))
+			return hex.EncodeToString(sum[:])
+		}
+	}
+	return a
+}
+
 // startInProcess serves the target called name from this process, on a
-// loopback port, with Firestore project "bench-"+name on the emulator at
-// host.
-func startInProcess(ctx context.Context, name, host string) (_ *app, err error) {
-	a := &app{project: "bench-" + name}
+// loopback port, its Firestore calls going to upstream (the emulator at
+// host, or a proxy in front of it).
+func startInProcess(ctx context.Context, name, upstream, host string) (_ *app, err error) {
+	a := newApp(name)
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
 	counter := &RPCCounter{}
-	client, conn, err := Dial(ctx, host, a.project, counter)
+	client, conn, err := Dial(ctx, upstream, a.project, counter)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { client.Close() })
-	// The greeter's low-level client shares the counted connection.
-	raw, err := apiv1.NewClient(context.WithoutCancel(ctx), option.WithGRPCConn(conn))
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, func() { raw.Close() })
 	a.probe = client
 	if a.verify, _, err = Dial(ctx, host, a.project, nil); err != nil {
 		return nil, err
@@ -107,7 +117,13 @@ func startInProcess(ctx context.Context, name, host string) (_ *app, err error) 
 	var h http.Handler
 	switch name {
 	case Greeter:
-		if h, err = GreeterHandler(client, raw); err != nil {
+		// The greeter's store shares the counted connection.
+		store, err := sessions.OpenFirestore(ctx, a.project, sessions.FirestoreConfig{}, option.WithGRPCConn(conn))
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, func() { store.Close() })
+		if h, err = GreeterHandler(store); err != nil {
 			return nil, err
 		}
 	case Tutorial:
@@ -132,17 +148,18 @@ func startInProcess(ctx context.Context, name, host string) (_ *app, err error) 
 }
 
 // startBinary runs the app binary bin as the target called name, on a
-// loopback port, with Firestore project "bench-"+name on the emulator at
-// host, reached through a counting proxy.
-func startBinary(ctx context.Context, name, bin, host string) (_ *app, err error) {
-	a := &app{project: "bench-" + name}
+// loopback port, with Firestore project "bench-"+name, reached through a
+// counting proxy to upstream (the emulator at host, or a proxy in front of
+// it).
+func startBinary(ctx context.Context, name, bin, upstream, host string) (_ *app, err error) {
+	a := newApp(name)
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
 	counter := &RPCCounter{}
-	proxy, err := StartProxy(host, counter)
+	proxy, err := StartProxy(upstream, counter)
 	if err != nil {
 		return nil, err
 	}

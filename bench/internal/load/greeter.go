@@ -5,21 +5,17 @@ import (
 	"math/rand/v2"
 	"net/http"
 
-	"cloud.google.com/go/firestore"
-	apiv1 "cloud.google.com/go/firestore/apiv1"
 	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/bench/tutorial"
 )
 
 // GreeterHandler is the greeter app (cmd/greeter of the library) built in
 // this process: the tutorial's page, served by the library's middleware with
-// its Firestore store (collection "sessions", ids not hashed), set up as
-// sessions.OpenFirestore sets it up for the greeter: with the low-level
-// client raw too, on the same connection, for two-round-trip visits.
-// Building it here lets the load runner count its Firestore RPCs with a
-// client interceptor, exactly as for the tutorial port.
-func GreeterHandler(client *firestore.Client, raw *apiv1.Client) (http.Handler, error) {
-	store := sessions.NewFirestoreStore(client, sessions.FirestoreConfig{Raw: raw})
+// store, a Firestore store made as the greeter makes it
+// (sessions.OpenFirestore, collection "sessions"). Building it here lets the
+// load runner count its Firestore RPCs with a client interceptor on the
+// store's connection, exactly as for the tutorial port.
+func GreeterHandler(store sessions.Store) (http.Handler, error) {
 	m, err := sessions.New(store, sessions.Config{
 		Insecure: true, // plain HTTP on loopback
 		OnCreate: func(r *http.Request, s *sessions.Session) error {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -16,10 +17,18 @@ import (
 
 // A Scenario is a shape of load.
 type Scenario struct {
-	Name    string // short name: seq, spread, hot
+	Name    string // short name: seq, spread, hot, hot2, miss
 	Title   string // for tables
 	Clients int    // concurrent clients, each sending one request after another
 	Shared  bool   // all clients use one session (else each its own)
+	// Two serves the scenario with two greeter processes sharing one
+	// database, as two instances of an app behind a load balancer: each
+	// client alternates between them. Only the greeter runs it.
+	Two bool
+	// Miss measures the first view of a session on an instance that has
+	// never seen it: each session is created through the first instance,
+	// then viewed once through the second, whose RPCs are counted.
+	Miss bool
 }
 
 // Scenarios are the scenarios of a full run, in order.
@@ -27,6 +36,8 @@ var Scenarios = []Scenario{
 	{Name: "seq", Title: "1 client, sequential", Clients: 1},
 	{Name: "spread", Title: "16 clients, own sessions", Clients: 16},
 	{Name: "hot", Title: "16 clients, one session", Clients: 16, Shared: true},
+	{Name: "hot2", Title: "16 clients, one session, two greeter processes", Clients: 16, Shared: true, Two: true},
+	{Name: "miss", Title: "first view on the other greeter process", Clients: 1, Two: true, Miss: true},
 }
 
 // ScenarioNamed returns the scenario called name.
@@ -54,13 +65,51 @@ type Target struct {
 	CPU func() (time.Duration, error)
 	// StoredViews returns the view count stored for session id.
 	StoredViews func(ctx context.Context, id string) (int64, error)
+	// Also is a second instance of the app, serving the same sessions from
+	// the same database (nil: none).
+	Also *Target
+}
+
+// urls returns the URLs of t's instances.
+func (t *Target) urls() []string {
+	if t.Also != nil {
+		return []string{t.URL, t.Also.URL}
+	}
+	return []string{t.URL}
+}
+
+// rpcs returns the RPCs of all of t's instances so far.
+func (t *Target) rpcs() map[string]int64 {
+	m := maps.Clone(t.RPCs())
+	if t.Also != nil {
+		for k, n := range t.Also.RPCs() {
+			m[k] += n
+		}
+	}
+	return m
+}
+
+// cpu returns the CPU time of all of t's instances so far; nil when unknown.
+func (t *Target) cpu() func() (time.Duration, error) {
+	if t.CPU == nil || (t.Also != nil && t.Also.CPU == nil) {
+		return nil
+	}
+	return func() (time.Duration, error) {
+		d, err := t.CPU()
+		if err != nil || t.Also == nil {
+			return d, err
+		}
+		d2, err := t.Also.CPU()
+		return d + d2, err
+	}
 }
 
 // Result is the outcome of one run of one target in one scenario.
 type Result struct {
-	Target   string `json:"target"`
-	Scenario string `json:"scenario"`
-	Round    int    `json:"round"`
+	Target   string  `json:"target"`
+	Scenario string  `json:"scenario"`
+	Round    int     `json:"round"`
+	RTTms    float64 `json:"rtt_ms"` // round trip added to every Firestore call
 
 	Requests  int     `json:"requests"`    // completed requests
 	OK        int     `json:"ok"`          // 200 answers with a count
@@ -186,7 +235,12 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 	if opt.Timeout == 0 {
 		opt.Timeout = 30 * time.Second
 	}
+	if sc.Miss {
+		return runMiss(ctx, hc, t, sc, round, opt)
+	}
 	res := &Result{Target: t.Name, Scenario: sc.Name, Round: round}
+	urls := t.urls()
+	cpuOf := t.cpu()
 
 	nSessions := sc.Clients
 	if sc.Shared {
@@ -218,11 +272,11 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 	}
 	logs := make([]clientLog, sc.Clients)
 	var sent atomic.Int64
-	rpcBefore := t.RPCs()
+	rpcBefore := t.rpcs()
 	var cpuBefore time.Duration
-	if t.CPU != nil {
+	if cpuOf != nil {
 		var err error
-		if cpuBefore, err = t.CPU(); err != nil {
+		if cpuBefore, err = cpuOf(); err != nil {
 			return nil, err
 		}
 	}
@@ -237,13 +291,13 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 		session := c % nSessions
 		wg.Go(func() {
 			log := &logs[c]
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			for k := 0; time.Now().Before(deadline) && ctx.Err() == nil; k++ {
 				if opt.MaxRequests > 0 && sent.Add(1) > int64(opt.MaxRequests) {
 					return
 				}
 				rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 				t0 := time.Now()
-				p, err := get(rctx, hc, t.URL, ids[session])
+				p, err := get(rctx, hc, urls[(c+k)%len(urls)], ids[session])
 				lat := time.Since(t0)
 				cancel()
 				log.latencies = append(log.latencies, lat)
@@ -263,9 +317,9 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res.RPCs = diff(t.RPCs(), rpcBefore)
-	if t.CPU != nil {
-		cpu, err := t.CPU()
+	res.RPCs = diff(t.rpcs(), rpcBefore)
+	if cpuOf != nil {
+		cpu, err := cpuOf()
 		if err != nil {
 			return nil, err
 		}
@@ -344,6 +398,81 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 	}
 	if firstErr != nil && res.OK == 0 {
 		return res, fmt.Errorf("%s %s: no successful request: %w", t.Name, sc.Name, firstErr)
+	}
+	return res, nil
+}
+
+// runMiss measures the first view of a session on an instance that has
+// never seen it: it creates a session through t, views it once through
+// t.Also, and counts t.Also's RPCs and latency, one session after another,
+// until opt.Duration has passed or opt.MaxRequests sessions were viewed.
+func runMiss(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int, opt RunOptions) (*Result, error) {
+	if t.Also == nil {
+		return nil, fmt.Errorf("%s: scenario %s needs two instances", t.Name, sc.Name)
+	}
+	res := &Result{Target: t.Name, Scenario: sc.Name, Round: round}
+	var measured time.Duration
+	var rpcs map[string]int64
+	deadline := time.Now().Add(opt.Duration)
+	for time.Now().Before(deadline) && (opt.MaxRequests == 0 || res.Requests < opt.MaxRequests) {
+		id, err := NewSession(ctx, hc, t)
+		if err != nil {
+			return nil, err
+		}
+		before := t.Also.RPCs()
+		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		t0 := time.Now()
+		p, err := get(rctx, hc, t.Also.URL, id)
+		lat := time.Since(t0)
+		cancel()
+		measured += lat
+		res.Requests++
+		res.latencies = append(res.latencies, lat)
+		for k, n := range diff(t.Also.RPCs(), before) {
+			if rpcs == nil {
+				rpcs = map[string]int64{}
+			}
+			rpcs[k] += n
+		}
+		switch {
+		case err != nil:
+			res.Errors++
+			continue
+		case p.status != http.StatusOK:
+			res.Non200++
+			continue
+		}
+		res.OK++
+		stored, err := t.StoredViews(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading session: %w", t.Name, err)
+		}
+		switch {
+		case p.views != 2 || p.id != id:
+			res.OutOfRange++
+		case stored < 2:
+			res.Lost++
+		case stored > 2:
+			res.Duplicates++
+		}
+	}
+	res.RPCs = rpcs
+	res.Seconds = measured.Seconds()
+	if res.Seconds > 0 {
+		res.ReqPerSec = float64(res.OK) / res.Seconds
+	}
+	slices.Sort(res.latencies)
+	res.P50ms = ms(percentile(res.latencies, 0.50))
+	res.P99ms = ms(percentile(res.latencies, 0.99))
+	if n := len(res.latencies); n > 0 {
+		res.MaxMs = ms(res.latencies[n-1])
+	}
+	var total int64
+	for _, n := range rpcs {
+		total += n
+	}
+	if res.OK > 0 {
+		res.RPCsPerView = float64(total) / float64(res.OK)
 	}
 	return res, nil
 }

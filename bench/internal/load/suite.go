@@ -38,6 +38,10 @@ type Config struct {
 	// Restart restarts the emulator before each scenario after the first,
 	// when the suite started it; otherwise the targets' data is deleted.
 	Restart bool
+	// RTT is added to every round trip between the apps and Firestore by a
+	// DelayProxy in front of the emulator: what an app on App Engine or
+	// Cloud Run pays to reach Firestore (0: loopback only).
+	RTT time.Duration
 	// Log receives one line per run; nil: none.
 	Log io.Writer
 }
@@ -110,25 +114,46 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 		host = proc.Host()
 	}
 
-	var apps []*app
+	upstream := host
+	if cfg.RTT > 0 {
+		delay, err := StartDelayProxy(host, cfg.RTT)
+		if err != nil {
+			return nil, err
+		}
+		defer delay.Close()
+		upstream = delay.Addr
+		logf("Firestore round trips cost %v more, through %s", cfg.RTT, delay.Addr)
+	}
+	var started []*app
 	defer func() {
-		for _, a := range apps {
+		for _, a := range started {
 			a.close()
 		}
 	}()
-	for _, name := range []string{Greeter, Tutorial} {
+	start := func(name string) (*app, error) {
 		var a *app
 		var err error
 		if cfg.Mode == Binaries {
-			a, err = startBinary(ctx, name, bins[name], host)
+			a, err = startBinary(ctx, name, bins[name], upstream, host)
 		} else {
-			a, err = startInProcess(ctx, name, host)
+			a, err = startInProcess(ctx, name, upstream, host)
 		}
+		if err == nil {
+			started = append(started, a)
+		}
+		return a, err
+	}
+	var apps []*app
+	for _, name := range []string{Greeter, Tutorial} {
+		a, err := start(name)
 		if err != nil {
 			return nil, err
 		}
 		apps = append(apps, a)
 	}
+	// A second greeter process on the same database, for the scenarios of
+	// two instances; started when first needed.
+	var second *app
 	hc := NewHTTPClient()
 	defer hc.CloseIdleConnections()
 
@@ -147,10 +172,24 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 				}
 			}
 		}
-		for _, a := range apps {
+		targets := apps
+		if sc.Two {
+			if second == nil {
+				if second, err = start(Greeter); err != nil {
+					return nil, err
+				}
+			}
+			pair := *apps[0]
+			pair.Also = &second.Target
+			targets = []*app{&pair, second}
+		}
+		for _, a := range targets {
 			if err := a.ready(ctx); err != nil {
 				return nil, err
 			}
+		}
+		if sc.Two {
+			targets = targets[:1] // the pair; the tutorial port has no second instance
 		}
 		if cfg.Warmup > 0 {
 			// The emulator's JIT keeps warming up for a minute or so of
@@ -168,12 +207,13 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 			}
 		}
 		for round := 1; round <= max(cfg.Rounds, 1); round++ {
-			for _, a := range order(apps, round) {
+			for _, a := range order(targets, round) {
 				r, err := Run(ctx, hc, &a.Target, sc, round, cfg.Run)
 				if r != nil {
+					r.RTTms = ms(cfg.RTT)
 					suite.Results = append(suite.Results, r)
-					logf("%-7s round %d %-8s %7.1f req/s  p50 %7.1f ms  p99 %7.1f ms  ok %6d  non-200 %4d  errors %3d  lost %d  dup %d  RPCs/view %.2f  CPU/view %s  RPC ms %s",
-						sc.Name, round, a.Name, r.ReqPerSec, r.P50ms, r.P99ms, r.OK, r.Non200, r.Errors, r.Lost, r.Duplicates, r.RPCsPerView, cpuText(r.AppCPUPerViewUs), fmtTimes(r.RPCMeanMs))
+					logf("rtt %2.0f ms %-6s round %d %-8s %7.1f req/s  p50 %7.1f ms  p99 %7.1f ms  ok %6d  non-200 %4d  errors %3d  lost %d  dup %d  RPCs/view %.2f  CPU/view %s  RPC ms %s",
+						r.RTTms, sc.Name, round, a.Name, r.ReqPerSec, r.P50ms, r.P99ms, r.OK, r.Non200, r.Errors, r.Lost, r.Duplicates, r.RPCsPerView, cpuText(r.AppCPUPerViewUs), fmtTimes(r.RPCMeanMs))
 				}
 				if err != nil {
 					return nil, err
@@ -233,11 +273,13 @@ func EmulatorVersion(ctx context.Context) string {
 	return ""
 }
 
-// Summary aggregates the runs of one target in one scenario.
+// Summary aggregates the runs of one target in one scenario at one round
+// trip time.
 type Summary struct {
-	Scenario string `json:"scenario"`
-	Target   string `json:"target"`
-	Runs     int    `json:"runs"`
+	RTTms    float64 `json:"rtt_ms"`
+	Scenario string  `json:"scenario"`
+	Target   string  `json:"target"`
+	Runs     int     `json:"runs"`
 	// ReqPerSec is the median of the runs' req/s; Min and Max bound them.
 	ReqPerSec    float64 `json:"req_per_sec"`
 	ReqPerSecMin float64 `json:"req_per_sec_min"`
@@ -265,8 +307,8 @@ func (s *Summary) Correct() bool {
 	return s.Lost == 0 && s.Duplicates == 0 && s.OutOfRange == 0
 }
 
-// Summarize aggregates results by scenario and target, in the order they
-// first appear.
+// Summarize aggregates results by round trip time, scenario and target, in
+// the order they first appear.
 func Summarize(results []*Result) []*Summary {
 	var out []*Summary
 	var lats [][]time.Duration
@@ -274,9 +316,11 @@ func Summarize(results []*Result) []*Summary {
 	rpcs := map[*Summary]map[string]int64{}
 	cpu := map[*Summary]float64{}
 	for _, r := range results {
-		i := slices.IndexFunc(out, func(s *Summary) bool { return s.Scenario == r.Scenario && s.Target == r.Target })
+		i := slices.IndexFunc(out, func(s *Summary) bool {
+			return s.RTTms == r.RTTms && s.Scenario == r.Scenario && s.Target == r.Target
+		})
 		if i < 0 {
-			out = append(out, &Summary{Scenario: r.Scenario, Target: r.Target})
+			out = append(out, &Summary{RTTms: r.RTTms, Scenario: r.Scenario, Target: r.Target})
 			lats = append(lats, nil)
 			i = len(out) - 1
 			rpcs[out[i]] = map[string]int64{}
@@ -330,6 +374,17 @@ func median(sorted []float64) float64 {
 		return sorted[n/2]
 	}
 	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// AtRTT returns the summaries measured with round trip time rtt.
+func AtRTT(sums []*Summary, rtt time.Duration) []*Summary {
+	var out []*Summary
+	for _, s := range sums {
+		if s.RTTms == ms(rtt) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Find returns the summary of target in scenario, or nil.

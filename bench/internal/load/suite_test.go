@@ -1,8 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -13,8 +16,9 @@ import (
 // TestQuickSuite runs every scenario once for a second against both apps,
 // built and run as binaries, and checks correctness only: every
 // acknowledged view stored once with a count of its own, and no failed
-// request for the greeter. It needs the Firestore emulator (gcloud and
-// java); without it the test is skipped, except under CI=true.
+// request for the greeter. The in-process run (CI runs it) goes through a
+// delay proxy of 10 ms round trips. It needs the Firestore emulator (gcloud
+// and java); without it the test is skipped, except under CI=true.
 func TestQuickSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the Firestore emulator for about 20 s")
@@ -26,11 +30,16 @@ func TestQuickSuite(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
+			var rtt time.Duration
+			if mode == InProcess {
+				rtt = 10 * time.Millisecond
+			}
 			suite, err := RunSuite(ctx, Config{
 				Mode:      mode,
 				Scenarios: Scenarios,
 				Rounds:    1,
 				Run:       RunOptions{Duration: time.Second, MaxRequests: 5000},
+				RTT:       rtt,
 				Log:       testWriter{t},
 			})
 			if errors.Is(err, emulator.ErrUnavailable) && os.Getenv("CI") != "true" {
@@ -51,6 +60,14 @@ func TestQuickSuite(t *testing.T) {
 				// the counting, not a target.
 				if s.Target == Tutorial && s.Scenario == "seq" && s.RPCsPerView != 3 {
 					t.Errorf("seq tutorial: %.2f RPCs per view counted, want 3 (%v)", s.RPCsPerView, s.RPCs)
+				}
+				// The greeter's first view of a session it has not seen:
+				// a read, then the conditional Commit.
+				if s.Scenario == "miss" && s.RPCsPerView != 2 {
+					t.Errorf("miss: %.2f RPCs per view counted, want 2 (%v)", s.RPCsPerView, s.RPCs)
+				}
+				if s.RTTms != float64(rtt.Milliseconds()) {
+					t.Errorf("%s %s: measured at %v ms round trips, want %v", s.Scenario, s.Target, s.RTTms, rtt)
 				}
 			}
 		})
@@ -102,5 +119,53 @@ func TestSummarize(t *testing.T) {
 	}
 	if tu := Find(sums, "spread", Tutorial); tu.Correct() {
 		t.Errorf("tutorial with a lost view reported correct")
+	}
+}
+
+// The delay proxy passes every byte through, in order, and holds each
+// exchange at least a round trip.
+func TestDelayProxy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() { // an echo server
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	const rtt = 20 * time.Millisecond
+	p, err := StartDelayProxy(l.Addr().String(), rtt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := bytes.Repeat([]byte("0123456789"), 10000) // several chunks
+	for range 3 {
+		start := time.Now()
+		go func() { _, _ = c.Write(msg) }()
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatal("the bytes came back changed or out of order")
+		}
+		if d := time.Since(start); d < rtt {
+			t.Errorf("an exchange took %v through a proxy of %v round trips", d, rtt)
+		}
 	}
 }
