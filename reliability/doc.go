@@ -10,7 +10,7 @@
 //	./ci.sh  (go test -race -count=1 -timeout 15m -v ./...)          # short form (CI)
 //	go test -count=1 -timeout 30m ./... -full -report ../RELIABILITY.md
 //
-// -full runs the figures the issue names (10 s hot load, 20,000-request
+// -full runs the full figures (10 s hot load, 20,000-request
 // soak, ...); without it every case still runs, with fewer requests and
 // shorter loads. -report FILE writes the table of figures into FILE between
 // the generated-section markers (or as JSON when FILE ends in .json).
@@ -20,10 +20,11 @@
 //
 //	TestStoreDownAtStart        case 1 (greeter binary; in-process variant)
 //	TestStoreDiesUnderLoad      case 2 (greeter binary; in-process for goroutines)
-//	TestStoreHangs              case 2b, beyond the issue: the store freezes (SIGSTOP)
+//	TestStoreHangs              case 2b: the store freezes (SIGSTOP)
 //	TestHotSession              case 3 (one greeter; two greeters)
 //	TestClientGivesUp           case 4 (greeter binary; in-process server)
 //	TestGracefulShutdown        case 5
 //	TestHostileInput            case 6
 //	TestSoak                    case 7
+//	TestInstanceKilledMidVisit  case 8: one of two greeters SIGKILLed under load
 package reliability

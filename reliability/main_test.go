@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	fullFlag   = flag.Bool("full", false, "run the full figures of the issue (minutes) instead of the short CI form")
+	fullFlag   = flag.Bool("full", false, "run the full figures (minutes) instead of the short CI form")
 	reportFlag = flag.String("report", "", "write the table of figures into `FILE` (markdown between the generated markers, or JSON for *.json)")
 	raceFlag   = flag.Bool("greeter-race", false, "build the greeter with -race")
 )
@@ -27,7 +27,7 @@ const deadline = sessions.DefaultTimeout
 // deadline+margin.
 const margin = 3 * time.Second
 
-// params are the sizes of the loads: the issue's figures with -full, a
+// params are the sizes of the loads: the full figures with -full, a
 // shortened form otherwise (CI) that still runs every case.
 type params struct {
 	hotClients, ownClients int           // case 3: on the hot session, on their own sessions

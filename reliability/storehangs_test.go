@@ -15,7 +15,7 @@ import (
 // but not the minute that a transaction left open locks its document for.
 const hangRecoveryLimit = 15 * time.Second
 
-// Case 2b (beyond the list): the store hangs instead of dying: its
+// Case 2b: the store hangs instead of dying: its
 // processes are stopped (SIGSTOP), so connections stay open and no answer
 // comes, as in a network partition. Every request must still be answered
 // within the deadline (a 503), and the service must resume when the store

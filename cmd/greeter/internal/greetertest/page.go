@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Greetings are the five greetings the issue names.
+// Greetings are the five greetings of the tutorial.
 var Greetings = []string{"Hello World", "Hallo Welt", "Ciao Mondo", "Salut le Monde", "Hola Mundo"}
 
 // pageText is the page's text as a browser shows it; Page adds the tags.
