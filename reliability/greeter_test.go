@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/freeport"
 )
 
 // greeterPackage is the import path of the greeter command.
@@ -101,7 +101,7 @@ type greeter struct {
 func startGreeter(t testing.TB, host, project string) *greeter {
 	t.Helper()
 	bin := greeterBinary(t)
-	port := freePort(t)
+	port := freeport.For(t)
 	dir := t.TempDir()
 	g := &greeter{
 		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
@@ -239,16 +239,6 @@ func tail(s string, n int) string {
 		lines = append([]string{fmt.Sprintf("[... %d lines]", len(lines)-n)}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// freePort returns a port of 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	port, err := emulator.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
 }
 
 // poll calls cond every interval until it reports done or an error, or

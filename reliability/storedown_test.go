@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/freeport"
 	"github.com/google/uuid"
 )
 
@@ -32,7 +33,7 @@ func TestStoreDownAtStart(t *testing.T) {
 
 func storeDownAtStart(t *testing.T, tg target) {
 	x := rep.row(t, "1. Store down at start", tg.name)
-	port := freePort(t) // nothing listens there
+	port := freeport.For(t) // nothing listens there
 	host := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	project := emulator.ProjectID(t)
 	var srv server

@@ -46,6 +46,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firestore-sessions/sessions/internal/freeport"
 )
 
 // ErrUnavailable reports that the emulator cannot be run on this machine
@@ -109,7 +111,7 @@ func Start(ctx context.Context, port int) (*Process, error) {
 func start(ctx context.Context, port int) (*Process, error) {
 	if port == 0 {
 		var err error
-		if port, err = FreePort(); err != nil {
+		if port, err = freeport.Get(); err != nil {
 			return nil, err
 		}
 	}
@@ -345,17 +347,6 @@ func waitPortFree(ctx context.Context, port int, timeout time.Duration) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
-// an emulator, a server or a port where nothing must listen.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("emulator: picking a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // logTail returns the last lines of the log file at path.

@@ -19,7 +19,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/bench/tutorial"
-	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/freeport"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -173,7 +173,7 @@ func startBinary(ctx context.Context, name, bin, upstream, host string) (_ *app,
 	}
 	a.closers = append(a.closers, func() { a.probe.Close() })
 
-	port, err := emulator.FreePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/freeport"
 )
 
 // Package is the import path of the greeter command.
@@ -74,7 +74,7 @@ type Process struct {
 // connections, and kills it when the test ends if it is still running.
 func Start(t testing.TB, bin string, env ...string) *Process {
 	t.Helper()
-	port := freePort(t)
+	port := freeport.For(t)
 	dir := t.TempDir()
 	out, err := os.Create(filepath.Join(dir, "output"))
 	if err != nil {
@@ -169,13 +169,4 @@ func (p *Process) Output() string {
 		return fmt.Sprintf("(output unavailable: %v)", err)
 	}
 	return string(b)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	port, err := emulator.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
 }
