@@ -359,23 +359,7 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 		}
 	}
 	res.Requests = res.OK + res.Non200 + res.Errors
-	res.Seconds = elapsed.Seconds()
-	if res.Seconds > 0 {
-		res.ReqPerSec = float64(res.OK) / res.Seconds
-	}
-	slices.Sort(res.latencies)
-	res.P50ms = ms(percentile(res.latencies, 0.50))
-	res.P99ms = ms(percentile(res.latencies, 0.99))
-	if n := len(res.latencies); n > 0 {
-		res.MaxMs = ms(res.latencies[n-1])
-	}
-	var rpcs int64
-	for _, n := range res.RPCs {
-		rpcs += n
-	}
-	if res.OK > 0 {
-		res.RPCsPerView = float64(rpcs) / float64(res.OK)
-	}
+	res.rates(elapsed)
 
 	for i, id := range ids {
 		after, err := t.StoredViews(ctx, id)
@@ -457,7 +441,14 @@ func runMiss(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round
 		}
 	}
 	res.RPCs = rpcs
-	res.Seconds = measured.Seconds()
+	res.rates(measured)
+	return res, nil
+}
+
+// rates sets the figures of res that follow from its answers, latencies
+// and RPCs, over elapsed time.
+func (res *Result) rates(elapsed time.Duration) {
+	res.Seconds = elapsed.Seconds()
 	if res.Seconds > 0 {
 		res.ReqPerSec = float64(res.OK) / res.Seconds
 	}
@@ -467,14 +458,13 @@ func runMiss(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round
 	if n := len(res.latencies); n > 0 {
 		res.MaxMs = ms(res.latencies[n-1])
 	}
-	var total int64
-	for _, n := range rpcs {
-		total += n
+	var rpcs int64
+	for _, n := range res.RPCs {
+		rpcs += n
 	}
 	if res.OK > 0 {
-		res.RPCsPerView = float64(total) / float64(res.OK)
+		res.RPCsPerView = float64(rpcs) / float64(res.OK)
 	}
-	return res, nil
 }
 
 // percentile returns the q-quantile of sorted (nearest rank).
