@@ -82,56 +82,46 @@ func TestNewVisitorsGetNewSessions(t *testing.T) {
 	}
 }
 
-// Only / has sessions: /favicon.ico, which browsers ask for on every page,
-// must neither create a session nor count a view, or a reload would show 3.
-func TestOtherPathsAreNotFoundWithoutSession(t *testing.T) {
-	url, store := newTestServer(t)
-	for _, path := range []string{"/favicon.ico", "/x", "/x/", "/index.html", "/robots.txt"} {
-		resp, _ := greetertest.Request(t, "GET", url+path, nil)
-		if resp.StatusCode != http.StatusNotFound {
-			t.Errorf("GET %s: status %d, want 404", path, resp.StatusCode)
-		}
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
-			t.Errorf("GET %s sets cookies %q", path, sc)
-		}
-	}
-	if store.Len() != 0 {
-		t.Errorf("%d sessions stored by requests for other paths, want 0", store.Len())
-	}
+// Only GET and HEAD / have sessions: other paths are 404 and other methods
+// 405, and neither creates a session or counts a view. /favicon.ico above
+// all, which browsers ask for on every page: a reload would show 3.
+func TestRequestsBesideThePageHaveNoSession(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		requests [][2]string // method, path
+		status   int
+		allow    string // the Allow header wanted, if any
+	}{
+		{"other paths", [][2]string{{"GET", "/favicon.ico"}, {"GET", "/x"}, {"GET", "/x/"}, {"GET", "/index.html"}, {"GET", "/robots.txt"}}, http.StatusNotFound, ""},
+		{"other methods", [][2]string{{"POST", "/"}, {"PUT", "/"}, {"DELETE", "/"}, {"PATCH", "/"}, {"OPTIONS", "/"}}, http.StatusMethodNotAllowed, "GET, HEAD"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url, store := newTestServer(t)
+			for _, r := range c.requests {
+				resp, _ := greetertest.Request(t, r[0], url+r[1], nil)
+				if resp.StatusCode != c.status {
+					t.Errorf("%s %s: status %d, want %d", r[0], r[1], resp.StatusCode, c.status)
+				}
+				if allow := resp.Header.Get("Allow"); allow != c.allow {
+					t.Errorf("%s %s: Allow %q, want %q", r[0], r[1], allow, c.allow)
+				}
+				if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+					t.Errorf("%s %s sets cookies %q", r[0], r[1], sc)
+				}
+			}
+			if store.Len() != 0 {
+				t.Errorf("%d sessions stored, want 0", store.Len())
+			}
 
-	resp, _ := greetertest.Request(t, "GET", url+"/", nil)
-	cookie := greetertest.SessionCookie(resp)
-	greetertest.Request(t, "GET", url+"/favicon.ico", cookie)
-	_, body := greetertest.Request(t, "GET", url+"/", cookie)
-	if views, _ := greetertest.ParsePage(t, body); views != 2 {
-		t.Errorf("reload after /favicon.ico shows %q, want 2 views", body)
-	}
-}
-
-func TestOtherMethodsAreNotAllowed(t *testing.T) {
-	url, store := newTestServer(t)
-	for _, method := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
-		resp, _ := greetertest.Request(t, method, url+"/", nil)
-		if resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("%s /: status %d, want 405", method, resp.StatusCode)
-		}
-		if allow := resp.Header.Get("Allow"); allow != "GET, HEAD" {
-			t.Errorf("%s /: Allow %q, want \"GET, HEAD\"", method, allow)
-		}
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
-			t.Errorf("%s / sets cookies %q", method, sc)
-		}
-	}
-	if store.Len() != 0 {
-		t.Errorf("%d sessions stored by refused methods, want 0", store.Len())
-	}
-
-	resp, _ := greetertest.Request(t, "GET", url+"/", nil)
-	cookie := greetertest.SessionCookie(resp)
-	greetertest.Request(t, "POST", url+"/", cookie)
-	_, body := greetertest.Request(t, "GET", url+"/", cookie)
-	if views, _ := greetertest.ParsePage(t, body); views != 2 {
-		t.Errorf("GET after a refused POST shows %q, want 2 views", body)
+			resp, _ := greetertest.Request(t, "GET", url+"/", nil)
+			cookie := greetertest.SessionCookie(resp)
+			first := c.requests[0]
+			greetertest.Request(t, first[0], url+first[1], cookie)
+			_, body := greetertest.Request(t, "GET", url+"/", cookie)
+			if views, _ := greetertest.ParsePage(t, body); views != 2 {
+				t.Errorf("reload after %s %s shows %q, want 2 views", first[0], first[1], body)
+			}
+		})
 	}
 }
 
