@@ -1,6 +1,10 @@
 package sessions
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Errors reported by stores and sessions. Errors returned by this package
 // wrap them, and the store's own cause too, so errors.Is and status.Code (for
@@ -22,3 +26,13 @@ var (
 	// ErrUnsupportedType means a value is not of a type listed at Session.Set.
 	ErrUnsupportedType = errors.New("sessions: unsupported value type")
 )
+
+// wrap returns err with the operation that failed, prefixed by the package
+// name once: an error from this package's stores names it already, and
+// keeps its own text.
+func wrap(op string, err error) error {
+	if strings.HasPrefix(err.Error(), "sessions: ") {
+		return err
+	}
+	return fmt.Errorf("sessions: %s: %w", op, err)
+}

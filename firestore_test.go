@@ -3,6 +3,8 @@ package sessions
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +143,12 @@ func TestFirestoreErrorsKeepTheirCause(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) || code(err).String() != "NotFound" {
 		t.Errorf("update of a missing session: %v (code %v), want ErrNotFound with gRPC NotFound", err, code(err))
 	}
+	// Through the middleware's wrapping too, the package is named once.
+	for _, err := range []error{err, wrap("save", err), wrap("save", context.DeadlineExceeded)} {
+		if n := strings.Count(err.Error(), "sessions:"); n != 1 || !strings.HasPrefix(err.Error(), "sessions: ") {
+			t.Errorf("error %q names the package %d times, want once, first", err, n)
+		}
+	}
 }
 
 func TestOpenFirestorePingAndClose(t *testing.T) {
@@ -158,3 +166,41 @@ func TestOpenFirestorePingAndClose(t *testing.T) {
 		t.Error("Ping on closed clients succeeded")
 	}
 }
+
+// Firestore's error texts name the document, and the middleware logs them:
+// the document's name must not be the session id.
+func TestLogsCarryNoSessionID(t *testing.T) {
+	st, _ := firestoreStore(t, FirestoreConfig{})
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	h := newManager(t, st, Config{Logger: logger}).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := FromContext(r.Context())
+		// The session disappears under the handler (destroyed by another
+		// instance): saving its change fails with Firestore's NotFound.
+		if err := st.Delete(r.Context(), s.ID()); err != nil {
+			t.Error(err)
+		}
+		_ = s.Set("k", "v")
+	}))
+	v := &visitor{t: t, h: h}
+	v.get("/")
+	id := v.id
+	v.get("/")
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "NotFound") {
+		t.Fatalf("no failure logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), id) {
+		t.Errorf("a log line carries the session id %s:\n%s", id, logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

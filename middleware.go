@@ -126,7 +126,7 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 	}
 	if err != nil {
 		s.id = ""
-		return fmt.Errorf("sessions: create: %w", err)
+		return wrap("create", err)
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 func (m *Manager) storeVisit(ctx context.Context, id string, views int64) (Record, error) {
 	rec, err := m.store.Visit(ctx, id, views, storeTime(m.now()), m.cfg.IdleTimeout)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		err = fmt.Errorf("sessions: visit: %w", err)
+		err = wrap("visit", err)
 	}
 	return rec, err
 }
@@ -151,7 +151,7 @@ func (m *Manager) save(ctx context.Context, s *Session) error {
 	ctx, cancel := m.storeContext(context.WithoutCancel(ctx))
 	defer cancel()
 	if err := m.store.Update(ctx, id, set, del); err != nil {
-		return fmt.Errorf("sessions: save: %w", err)
+		return wrap("save", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package sessions
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -56,9 +55,9 @@ func (s *Session) IsNew() bool {
 	return s.isNew
 }
 
-// Views returns the number of this request's view: 1 for the request that
-// created the session, and one more for each request after it. Concurrent
-// requests of one session each get a distinct number.
+// Views returns this request's view number: 1 for the request that created
+// the session, and one more for each request after it. Concurrent requests
+// of one session each get a number of their own.
 func (s *Session) Views() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,7 +213,7 @@ func (s *Session) Renew(ctx context.Context) error {
 	rec := s.rec
 	rec.Values = copyValues(s.rec.Values)
 	if err := s.mgr.store.Rename(ctx, s.id, newID, rec); err != nil {
-		return fmt.Errorf("sessions: renew: %w", err)
+		return wrap("renew", err)
 	}
 	s.id = newID
 	s.set, s.deleted = nil, nil // the new record holds them already
@@ -240,7 +239,7 @@ func (s *Session) Destroy(ctx context.Context) error {
 	ctx, cancel := s.mgr.storeContext(ctx)
 	defer cancel()
 	if err := s.mgr.store.Delete(ctx, s.id); err != nil {
-		return fmt.Errorf("sessions: destroy: %w", err)
+		return wrap("destroy", err)
 	}
 	s.state = destroyed
 	s.set, s.deleted = nil, nil
