@@ -15,9 +15,13 @@ import (
 // Config configures a [Manager]. Every field is optional: the zero value of
 // a field selects its default, so Config{} is a safe production setting.
 type Config struct {
-	// CookieName names the session cookie. Default "session_id". A name
-	// starting with "__Host-" makes browsers insist on Secure, Path=/ and no
-	// Domain; New checks that Insecure and Domain agree with it.
+	// CookieName names the session cookie. Default: "__Host-session_id"
+	// ([DefaultCookieName]) for a Secure cookie without Domain, the usual
+	// case, and "session_id" ([DefaultPlainCookieName]) when Insecure or
+	// Domain is set. Browsers accept a "__Host-" cookie only over HTTPS, with
+	// Secure, Path=/ and no Domain, so a sibling subdomain or a plain-HTTP
+	// page cannot plant a session cookie of that name (cookie tossing); New
+	// checks that Insecure and Domain agree with such a name.
 	CookieName string
 
 	// Domain sets the cookie's Domain attribute. Default: none, so the
@@ -73,10 +77,11 @@ type Config struct {
 
 // Defaults used for zero Config fields.
 const (
-	DefaultCookieName  = "session_id"
-	DefaultIdleTimeout = 24 * time.Hour
-	DefaultLifetime    = 7 * 24 * time.Hour
-	DefaultTimeout     = 5 * time.Second
+	DefaultCookieName      = "__Host-session_id"
+	DefaultPlainCookieName = "session_id"
+	DefaultIdleTimeout     = 24 * time.Hour
+	DefaultLifetime        = 7 * 24 * time.Hour
+	DefaultTimeout         = 5 * time.Second
 )
 
 // withDefaults returns c with its zero fields set to their defaults, or an
@@ -84,6 +89,9 @@ const (
 func (c Config) withDefaults() (Config, error) {
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName
+		if c.Insecure || c.Domain != "" {
+			c.CookieName = DefaultPlainCookieName
+		}
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout

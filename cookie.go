@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"crypto/rand"
 	"math"
 	"net/http"
 	"slices"
@@ -68,8 +69,16 @@ func requestID(r *http.Request, name string) (string, bool) {
 	return "", false
 }
 
-// newID returns a fresh random session id.
-func newID() string { return uuid.NewString() }
+// newID returns a fresh random session id: a version 4 UUID whose 122
+// random bits come from crypto/rand, not from uuid's source, which any
+// package in the process may replace with uuid.SetRand.
+func newID() string {
+	var id uuid.UUID
+	rand.Read(id[:])          // never fails
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
+	return id.String()
+}
 
 // cookie returns the session cookie carrying id, without a lifetime.
 func (m *Manager) cookie(id string) *http.Cookie {

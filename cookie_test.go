@@ -52,3 +52,20 @@ func FuzzRequestID(f *testing.F) {
 		}
 	})
 }
+
+// Ids do not come from uuid's random source, which any package may replace.
+func TestNewIDIgnoresUUIDRand(t *testing.T) {
+	uuid.SetRand(zeros{}) // every uuid.New would be the same now
+	defer uuid.SetRand(nil)
+	a, b := newID(), newID()
+	if a == b || !ValidID(a) || !ValidID(b) {
+		t.Errorf("ids %s, %s: want two distinct valid ids", a, b)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

@@ -133,7 +133,7 @@ func do(t *testing.T, h http.Handler, method, path, cookie string) response {
 	res := w.Result()
 	out := response{code: res.StatusCode, body: w.Body.String(), header: res.Header}
 	for _, c := range res.Cookies() {
-		if c.Name == DefaultCookieName || strings.HasPrefix(c.Name, "__Host-") {
+		if c.Name == DefaultCookieName || c.Name == DefaultPlainCookieName || strings.HasPrefix(c.Name, "__Host-") {
 			out.cookie = c
 		}
 	}

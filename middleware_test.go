@@ -30,15 +30,15 @@ import (
 func TestTutorialFlow(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		h := newManager(t, st, Config{}).Middleware(greet)
-		alice := &visitor{t: t, h: h}
-		first := alice.get("/")
+		ann := &visitor{t: t, h: h}
+		first := ann.get("/")
 		if first.code != 200 || views(t, first.body) != 1 || first.cookie == nil {
 			t.Fatalf("first visit: %d %q cookie %v", first.code, first.body, first.cookie)
 		}
 		if !slices.Contains(greetings, strings.Trim(greeting(first.body), `"`)) {
 			t.Errorf("greeting %s is not one of the tutorial's", greeting(first.body))
 		}
-		second := alice.get("/")
+		second := ann.get("/")
 		if views(t, second.body) != 2 || greeting(second.body) != greeting(first.body) {
 			t.Errorf("second visit: %q after %q", second.body, first.body)
 		}
@@ -47,8 +47,8 @@ func TestTutorialFlow(t *testing.T) {
 		}
 		bob := &visitor{t: t, h: h}
 		other := bob.get("/")
-		if views(t, other.body) != 1 || bob.id == alice.id {
-			t.Errorf("new visitor: %q, id %s (alice %s)", other.body, bob.id, alice.id)
+		if views(t, other.body) != 1 || bob.id == ann.id {
+			t.Errorf("new visitor: %q, id %s (ann %s)", other.body, bob.id, ann.id)
 		}
 	})
 }
@@ -60,7 +60,7 @@ func TestConcurrentViewsOfOneSession(t *testing.T) {
 		v.get("/")
 		const n = 48
 		counts := make([]int, n)
-		codes := make([]int, n)
+		statuses := make([]int, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
@@ -68,12 +68,12 @@ func TestConcurrentViewsOfOneSession(t *testing.T) {
 				r.AddCookie(&http.Cookie{Name: DefaultCookieName, Value: v.id})
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, r)
-				codes[i] = w.Code
+				statuses[i] = w.Code
 				fmt.Sscanf(w.Body.String(), "%d views", &counts[i])
 			})
 		}
 		wg.Wait()
-		for i, c := range codes {
+		for i, c := range statuses {
 			if c != 200 {
 				t.Errorf("request %d: status %d", i, c)
 			}
@@ -343,9 +343,17 @@ func TestCookieAttributes(t *testing.T) {
 		t.Errorf("Vary = %q, want Cookie", res.header.Values("Vary"))
 	}
 
+	if c.Name != "__Host-session_id" {
+		t.Errorf("secure cookie named %q, want the __Host- name by default", c.Name)
+	}
+
 	res = do(t, newManager(t, NewMemoryStore(), Config{Insecure: true, IdleTimeout: time.Hour}).Middleware(greet), "GET", "/", "")
-	if res.cookie.Secure || res.cookie.MaxAge != 3600 {
-		t.Errorf("Insecure, 1h idle: cookie %q", res.header.Get("Set-Cookie"))
+	if res.cookie == nil || res.cookie.Name != DefaultPlainCookieName || res.cookie.Secure || res.cookie.MaxAge != 3600 {
+		t.Errorf("Insecure, 1h idle: cookie %q, want session_id without Secure, Max-Age 3600", res.header.Get("Set-Cookie"))
+	}
+	res = do(t, newManager(t, NewMemoryStore(), Config{Domain: "example.com"}).Middleware(greet), "GET", "/", "")
+	if res.cookie == nil || res.cookie.Name != DefaultPlainCookieName || !res.cookie.Secure {
+		t.Errorf("with a Domain: cookie %q, want session_id, Secure", res.header.Get("Set-Cookie"))
 	}
 
 	host := newManager(t, NewMemoryStore(), Config{CookieName: "__Host-sid"}).Middleware(greet)

@@ -141,8 +141,9 @@ func TestSecureCookie(t *testing.T) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 		c := greetertest.SessionCookie(w.Result())
-		if c == nil || c.Secure != tt.want {
-			t.Errorf("%v %v: cookie %v, want Secure=%v", tt.env, tt.args, c, tt.want)
+		name := map[bool]string{true: "__Host-session_id", false: "session_id"}[tt.want]
+		if c == nil || c.Secure != tt.want || c.Name != name {
+			t.Errorf("%v %v: cookie %v, want %s with Secure=%v", tt.env, tt.args, c, name, tt.want)
 		}
 	}
 }

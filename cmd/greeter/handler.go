@@ -26,9 +26,10 @@ func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 // session, so that neither counts as a view.
 func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Handler, error) {
 	m, err := sessions.New(store, sessions.Config{
-		CookieName: "session_id",
-		Insecure:   !secure,
-		Logger:     logger,
+		// The cookie is __Host-session_id where it is Secure (on Google
+		// Cloud), session_id on http://localhost.
+		Insecure: !secure,
+		Logger:   logger,
 		// The greeting is stored with the new session, in the same write.
 		OnCreate: func(r *http.Request, s *sessions.Session) error {
 			return s.Set(greetingKey, randomGreeting())

@@ -1,6 +1,7 @@
 package greetertest
 
 import (
+	"github.com/firestore-sessions/sessions"
 	"io"
 	"net/http"
 	"regexp"
@@ -69,10 +70,11 @@ func Request(t testing.TB, method, url string, cookie *http.Cookie) (*http.Respo
 	return resp, string(body)
 }
 
-// SessionCookie returns the session_id cookie that resp sets, or nil.
+// SessionCookie returns the session cookie that resp sets, or nil: named
+// __Host-session_id where it is Secure, session_id where it is not.
 func SessionCookie(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == "session_id" {
+		if c.Name == sessions.DefaultCookieName || c.Name == sessions.DefaultPlainCookieName {
 			return c
 		}
 	}
