@@ -14,18 +14,28 @@ import (
 // 10 seconds after its SIGTERM.
 const shutdownTimeout = 8 * time.Second
 
+// maxHeaderBytes bounds a request's header: the page needs one cookie, and
+// net/http's default (1 MiB) lets every connection hold a megabyte.
+const maxHeaderBytes = 64 << 10
+
 // serve serves h on ln until ctx ends, then stops accepting connections and
 // lets the requests in flight finish, for at most shutdownTimeout. It
 // returns nil after a graceful shutdown.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
 	srv := &http.Server{
-		Handler:           h,
+		Handler: h,
+		// Limits fit for serving the internet directly, as on Cloud Run. A
+		// slow client gets 5 s to send its headers, of at most
+		// maxHeaderBytes (larger: 431), so a half-sent header holds little
+		// memory for little time.
 		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadTimeout:       10 * time.Second,
 		// Above the middleware's two store calls of at most 5 s each.
 		WriteTimeout: 20 * time.Second,
-		IdleTimeout:  2 * time.Minute,
-		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// Keep-alive connections idle for longer are closed.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
