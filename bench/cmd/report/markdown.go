@@ -142,7 +142,7 @@ func writeReport(d *data, o options) string {
 	p("round trip by a delay proxy in front of the emulator, about what an app on App Engine or Cloud")
 	p("Run pays. On this 2-core machine the emulator (a JVM) shares the cores with both apps, the load")
 	p("generator and the proxies, so under 16 clients the emulator's queueing adds to every round trip:")
-	p("the spread p50 on the bare emulator is that queueing. Where a target below is missed, that is")
+	p("the spread p50 on the bare emulator is that queueing. Where a target above is missed, that is")
 	p("the reason; a Firestore on its own machines (production) or a larger machine closes it, and the")
 	p("sequential runs, which queue nothing, show the round trips alone.")
 	p("")
