@@ -23,6 +23,11 @@ var (
 	// ErrInvalidKey means a value key is empty, longer than 1,024 bytes, not
 	// valid UTF-8, or of the form __name__ (reserved by Firestore).
 	ErrInvalidKey = errors.New("sessions: invalid value key")
+	// ErrUnavailable is what Config.ErrorHandler gets while the middleware
+	// fails fast: the store has been unreachable or too slow for several
+	// requests in a row, and requests get their 503 at once instead of
+	// waiting for it again, until a probe finds it back.
+	ErrUnavailable = errors.New("sessions: store unavailable, failing fast")
 	// ErrUnsupportedType means a value is not of a type listed at Session.Set.
 	ErrUnsupportedType = errors.New("sessions: unsupported value type")
 )

@@ -17,10 +17,11 @@ import (
 // concurrent use, and one Manager should serve all the handlers that share
 // sessions, because it coalesces the concurrent requests of each session.
 type Manager struct {
-	cfg    Config
-	store  Store
-	visits visits
-	now    func() time.Time // the clock; tests replace it
+	cfg     Config
+	store   Store
+	visits  visits
+	breaker breaker
+	now     func() time.Time // the clock; tests replace it
 }
 
 // New returns a Manager that keeps sessions in store, configured by cfg
@@ -40,6 +41,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, store: instrument(store, tel), now: time.Now}
 	m.visits = visits{visit: m.storeVisit, queues: make(map[string]*queue)}
+	m.breaker.now = func() time.Time { return m.now() }
 	return m, nil
 }
 
@@ -53,7 +55,10 @@ func New(store Store, cfg Config) (*Manager, error) {
 // session into the request context ([FromContext]) and the cookie into the
 // response headers, so the cookie is sent even when next flushes or
 // streams. When the store fails or times out, next is not called and
-// Config.ErrorHandler answers (503 by default).
+// Config.ErrorHandler answers (503 by default). After a few requests in a
+// row found the store unreachable or too slow, requests fail fast: the
+// ErrorHandler answers them at once with [ErrUnavailable], while one
+// request every half second probes the store, until it answers again.
 //
 // After next returns it saves the values next changed, and only those.
 //
@@ -66,7 +71,18 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{ResponseWriter: w}
+		ok, probe := m.breaker.allow()
+		if !ok {
+			m.cfg.ErrorHandler(rw, r, ErrUnavailable)
+			return
+		}
 		s, err := m.load(r, rw)
+		switch opened, closed := m.breaker.done(err, probe); {
+		case opened:
+			m.cfg.Logger.Error("sessions: the store is down: failing fast", slog.Duration("probe_every", breakerCooldown), slog.Any("err", err))
+		case closed:
+			m.cfg.Logger.Info("sessions: the store answers again")
+		}
 		if err != nil {
 			m.fail(rw, r, "load", err)
 			return

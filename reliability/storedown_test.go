@@ -2,9 +2,11 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,6 +84,12 @@ func storeDownAtStart(t *testing.T, tg target) {
 		}
 	}
 
+	// After the first failures, the middleware fails fast instead of waiting
+	// for the store's deadline again and again.
+	if med, _, _ := latencies503(down); med > time.Second {
+		t.Errorf("store down: median 503 after %v, want the middleware to fail fast (well under the %v deadline)", med.Round(time.Millisecond), deadline)
+	}
+
 	// The store comes up on that port: no restart of the server.
 	startEmulatorAt(t, port)
 	up := time.Now()
@@ -132,7 +140,9 @@ func storeDownAtStart(t *testing.T, tg target) {
 	x.update(func(x *row) {
 		x.Recovery = recovery.Round(10*time.Millisecond).String() + " to first 200"
 		x.Lost = "0"
-		x.Notes = "store down " + p().downFor.String() + "; every 503 within " + tl.max503.Round(100*time.Millisecond).String() + ", none sets a cookie"
+		med, fast, n := latencies503(down)
+		x.Notes = fmt.Sprintf("store down %v; every 503 within %v, none sets a cookie; 503 latency: median %v, %d of %d within 100 ms (failing fast after the first ones)",
+			p().downFor, tl.max503.Round(100*time.Millisecond), med.Round(time.Millisecond), fast, n)
 	})
 }
 
@@ -169,4 +179,23 @@ func checkDocuments(t testing.TB, host, project string, issued map[string]bool) 
 			t.Errorf("session %s was issued but has no document", id)
 		}
 	}
+}
+
+// latencies503 returns the median latency of the 503s among rs, how many
+// came within 100 ms, and how many there were.
+func latencies503(rs []result) (median time.Duration, fast, n int) {
+	var ds []time.Duration
+	for _, r := range rs {
+		if r.status == http.StatusServiceUnavailable {
+			ds = append(ds, r.latency())
+			if r.latency() <= 100*time.Millisecond {
+				fast++
+			}
+		}
+	}
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], fast, len(ds)
 }
