@@ -43,10 +43,7 @@ func TestHotSession(t *testing.T) {
 
 	t.Run("two greeters", func(t *testing.T) {
 		x := rep.row(t, "3. Hot session", "two greeter binaries")
-		project := emulator.ProjectID(t)
-		a := runGreeter(t, host, project)
-		b := runGreeter(t, host, project)
-		created := visit(context.Background(), newClient(1), a.URL, "")
+		project, a, b, created := twoGreetersOnOneSession(t, host)
 		hot := created.got
 		la := startLoad(a.URL, append(workers(p().hotClients/2, hot), workers(p().ownClients/2, "")...), false)
 		lb := startLoad(b.URL, append(workers(p().hotClients-p().hotClients/2, hot), workers(p().ownClients-p().ownClients/2, "")...), false)
@@ -68,6 +65,21 @@ func TestHotSession(t *testing.T) {
 				len(tl.views[hot]), tl.failures[hot], slowest503(tl), slowestOK(results).Round(time.Millisecond), unack)
 		})
 	})
+}
+
+// twoGreetersOnOneSession starts two greeters on one new project of the
+// emulator at host, as two instances of an app, and creates a session
+// through the first.
+func twoGreetersOnOneSession(t *testing.T, host string) (project string, a, b *greeter, created result) {
+	t.Helper()
+	project = emulator.ProjectID(t)
+	a = runGreeter(t, host, project)
+	b = runGreeter(t, host, project)
+	created = visit(context.Background(), newClient(1), a.URL, "")
+	if created.got == "" {
+		t.Fatalf("no session: %v", created)
+	}
+	return project, a, b, created
 }
 
 // checkViews reads the stored view count of every session of tl and fails

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -19,14 +18,8 @@ import (
 func TestInstanceKilledMidVisit(t *testing.T) {
 	host := emulator.Require(t)
 	x := rep.row(t, "8. Instance killed mid-visit", "two greeter binaries")
-	project := emulator.ProjectID(t)
-	a := runGreeter(t, host, project)
-	b := runGreeter(t, host, project)
-	created := visit(context.Background(), newClient(1), a.URL, "")
+	project, a, b, created := twoGreetersOnOneSession(t, host)
 	hot := created.got
-	if hot == "" {
-		t.Fatalf("no session: %v", created)
-	}
 	half := p().hotClients / 2
 	la := startLoad(a.URL, workers(half, hot), false)
 	lb := startLoad(b.URL, workers(half, hot), false)
