@@ -18,7 +18,7 @@ import (
 )
 
 // recoveryLimit bounds the wait for the service to resume once the store
-// answers again. OpenFirestore caps gRPC's reconnection backoff at 2 s
+// answers again. OpenFirestore caps gRPC's reconnection backoff at 1 s
 // (its default grows to 120 s): the figure is reported, the limit only
 // stops a stuck test.
 const recoveryLimit = 90 * time.Second
@@ -142,7 +142,7 @@ func storeDownAtStart(t *testing.T, tg target) {
 		x.Lost = "0"
 		med, fast, n := latencies503(down)
 		x.Notes = fmt.Sprintf("store down %v; every 503 within %v, none sets a cookie; 503 latency: median %v, %d of %d within 100 ms (failing fast after the first ones)",
-			p().downFor, tl.max503.Round(100*time.Millisecond), med.Round(time.Millisecond), fast, n)
+			p().downFor, tl.max503.Round(100*time.Millisecond), med.Round(time.Microsecond), fast, n)
 	})
 }
 
