@@ -138,10 +138,13 @@ func (c *recordCache) usage() (entries, bytes int) {
 	return c.lru.Len(), c.bytes
 }
 
+// entryOverhead is the memory of a cached or stored record beside its id
+// and values: the entry, its list element, map slot and times.
+const entryOverhead = 200
+
 // recordSize estimates the memory an entry of rec takes: its name, the
 // fixed fields, and each value's key and content.
 func recordSize(name string, rec Record) int {
-	const entryOverhead = 200 // the entry, its list element, map slot and times
 	n := entryOverhead + len(name)
 	for k, v := range rec.Values {
 		n += 16 + len(k) + valueSize(v)

@@ -1,7 +1,9 @@
 package sessions
 
 import (
+	"container/list"
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -12,12 +14,38 @@ import (
 // sessions are lost on restart and not shared between instances: use it
 // for tests and for running on one machine without Google Cloud.
 //
-// The zero value is an empty store ready to use. Expired sessions are
-// removed when visited or by DeleteExpired; call that from time to time in
-// a long-lived process.
+// It is bounded, so that a flood of new visitors (bots, uptime checks)
+// cannot run the process out of memory: beyond MaxSessions sessions or
+// MaxBytes of them, the least recently used sessions are dropped, and
+// their visitors get new sessions, as after an expiry.
+//
+// The zero value is an empty store ready to use, with the default bounds.
+// Expired sessions are removed when visited, when the bounds need room, or
+// by DeleteExpired; call that from time to time in a long-lived process.
 type MemoryStore struct {
+	// MaxSessions bounds the number of sessions. Default 100,000.
+	MaxSessions int
+	// MaxBytes bounds the memory of the sessions, as estimated from their
+	// ids and values. Default 64 MiB. A session larger than that on its own
+	// is refused.
+	MaxBytes int
+
 	mu       sync.Mutex
-	sessions map[string]memRecord
+	sessions map[string]*list.Element // of *memEntry
+	lru      list.List                // most recently used at the front
+	bytes    int
+}
+
+// Default bounds of a [MemoryStore].
+const (
+	DefaultMemorySessions = 100_000
+	DefaultMemoryBytes    = 64 << 20
+)
+
+type memEntry struct {
+	id   string
+	rec  memRecord
+	size int
 }
 
 // memRecord is a Record as the memory store keeps it: values as a short
@@ -58,6 +86,16 @@ func (r *memRecord) record() Record {
 	return rec
 }
 
+// size estimates the memory that r takes under id, as recordSize does for
+// a Record.
+func (r *memRecord) size(id string) int {
+	n := entryOverhead + len(id)
+	for _, kv := range r.values {
+		n += 16 + len(kv.key) + valueSize(kv.value)
+	}
+	return n
+}
+
 // update applies changes to the values.
 func (r *memRecord) update(set map[string]any, del []string) {
 	r.values = slices.DeleteFunc(r.values, func(kv memValue) bool {
@@ -69,8 +107,52 @@ func (r *memRecord) update(set map[string]any, del []string) {
 	}
 }
 
-// NewMemoryStore returns an empty MemoryStore.
+// NewMemoryStore returns an empty MemoryStore with the default bounds.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// get returns the entry of id, marking it used; m.mu must be held.
+func (m *MemoryStore) get(id string) (*memEntry, bool) {
+	el, ok := m.sessions[id]
+	if !ok {
+		return nil, false
+	}
+	m.lru.MoveToFront(el)
+	return el.Value.(*memEntry), true
+}
+
+// put stores rec under id, in place of any record there, and drops the
+// least recently used others as the bounds require; m.mu must be held.
+func (m *MemoryStore) put(id string, rec memRecord) error {
+	maxSessions, maxBytes := m.MaxSessions, m.MaxBytes
+	if maxSessions <= 0 {
+		maxSessions = DefaultMemorySessions
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMemoryBytes
+	}
+	e := &memEntry{id: id, rec: rec, size: rec.size(id)}
+	if e.size > maxBytes {
+		return fmt.Errorf("sessions: memory store: a session of %d bytes exceeds MaxBytes (%d)", e.size, maxBytes)
+	}
+	if m.sessions == nil {
+		m.sessions = make(map[string]*list.Element)
+	}
+	m.remove(id)
+	m.sessions[id] = m.lru.PushFront(e)
+	m.bytes += e.size
+	for m.lru.Len() > maxSessions || m.bytes > maxBytes {
+		m.remove(m.lru.Back().Value.(*memEntry).id)
+	}
+	return nil
+}
+
+// remove drops the record of id, if any; m.mu must be held.
+func (m *MemoryStore) remove(id string) {
+	if el, ok := m.sessions[id]; ok {
+		m.bytes -= m.lru.Remove(el).(*memEntry).size
+		delete(m.sessions, id)
+	}
+}
 
 // Create implements [Store].
 func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
@@ -85,11 +167,7 @@ func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
 	if _, ok := m.sessions[id]; ok {
 		return ErrExists
 	}
-	if m.sessions == nil {
-		m.sessions = make(map[string]memRecord)
-	}
-	m.sessions[id] = newMemRecord(rec)
-	return nil
+	return m.put(id, newMemRecord(rec))
 }
 
 // Visit implements [Store].
@@ -99,18 +177,17 @@ func (m *MemoryStore) Visit(ctx context.Context, id string, views int64, now tim
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rec, ok := m.sessions[id]
+	e, ok := m.get(id)
 	if !ok {
 		return Record{}, ErrNotFound
 	}
-	if !rec.live(now) {
-		delete(m.sessions, id)
+	if !e.rec.live(now) {
+		m.remove(id)
 		return Record{}, ErrNotFound
 	}
-	rec.Views += views
-	rec.slide(now, idle)
-	m.sessions[id] = rec
-	return rec.record(), nil
+	e.rec.Views += views
+	e.rec.slide(now, idle)
+	return e.rec.record(), nil
 }
 
 // Update implements [Store].
@@ -123,13 +200,13 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rec, ok := m.sessions[id]
+	e, ok := m.get(id)
 	if !ok {
 		return ErrNotFound
 	}
+	rec := e.rec
 	rec.update(set, del)
-	m.sessions[id] = rec
-	return nil
+	return m.put(id, rec)
 }
 
 // Rename implements [Store].
@@ -148,8 +225,10 @@ func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Recor
 	if _, ok := m.sessions[newID]; ok {
 		return ErrExists
 	}
-	delete(m.sessions, oldID)
-	m.sessions[newID] = newMemRecord(rec)
+	if err := m.put(newID, newMemRecord(rec)); err != nil {
+		return err
+	}
+	m.remove(oldID)
 	return nil
 }
 
@@ -160,7 +239,7 @@ func (m *MemoryStore) Delete(ctx context.Context, id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.sessions, id)
+	m.remove(id)
 	return nil
 }
 
@@ -172,9 +251,9 @@ func (m *MemoryStore) DeleteExpired(ctx context.Context, now time.Time) (int, er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
-	for id, rec := range m.sessions {
-		if !rec.live(now) {
-			delete(m.sessions, id)
+	for id, el := range m.sessions {
+		if !el.Value.(*memEntry).rec.live(now) {
+			m.remove(id)
 			n++
 		}
 	}
