@@ -34,7 +34,8 @@ type Config struct {
 	Insecure bool
 
 	// IdleTimeout ends a session that is not used for this long; every
-	// request moves the expiry forward, and the cookie's Max-Age follows.
+	// request moves the expiry forward. The server enforces it: the cookie
+	// lives until the Lifetime's end, so that it needs no refreshing.
 	// Default 24 hours.
 	IdleTimeout time.Duration
 

@@ -94,8 +94,7 @@ func (m *Manager) cookie(id string) *http.Cookie {
 }
 
 // setCookie puts the session cookie for id, living until expires, into h,
-// in place of any session cookie already there, and marks the response as
-// private to this visitor.
+// in place of any session cookie already there.
 func (m *Manager) setCookie(h http.Header, id string, expires time.Time) {
 	c := m.cookie(id)
 	c.MaxAge = max(1, int(math.Ceil(expires.Sub(m.now()).Seconds())))
@@ -114,12 +113,30 @@ func (m *Manager) replaceCookie(h http.Header, c *http.Cookie) {
 	h["Set-Cookie"] = append(slices.DeleteFunc(h["Set-Cookie"], func(v string) bool {
 		return strings.HasPrefix(v, prefix)
 	}), c.String())
-	// A response that sets a session cookie is this visitor's alone: shared
-	// caches must neither store it nor serve it to anyone else.
+}
+
+// private marks a response of a session as depending on the cookie, and
+// as no cache's to keep unless the handler says otherwise: set before the
+// handler runs, which may relax Cache-Control for pages that allow it.
+func private(h http.Header) {
 	if !containsToken(h.Values("Vary"), "Cookie") {
 		h.Add("Vary", "Cookie")
 	}
 	h.Set("Cache-Control", "no-store")
+}
+
+// keepCookiePrivate is the last look at a response's headers: one that
+// sets the session cookie is this visitor's alone, whatever Cache-Control
+// the handler chose, so no shared cache stores it or serves it to anyone
+// else.
+func (m *Manager) keepCookiePrivate(h http.Header) {
+	prefix := m.cfg.CookieName + "="
+	for _, v := range h["Set-Cookie"] {
+		if strings.HasPrefix(v, prefix) {
+			private(h)
+			return
+		}
+	}
 }
 
 func containsToken(values []string, token string) bool {

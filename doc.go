@@ -47,9 +47,13 @@
 //     conditional commit is retried on a fresh read, and then falls back to
 //     an atomic increment, so no instance starves another and none waits.
 //   - The cookie (HttpOnly, Secure, SameSite=Lax, Path=/, Max-Age = the
-//     idle timeout) is in the response headers before the handler runs, so
-//     it is sent even when the handler flushes first; such responses carry
-//     Cache-Control: no-store and Vary: Cookie.
+//     time to the session's absolute deadline) is sent only when it
+//     changes: for a new session it is in the response headers before the
+//     handler runs, so it is sent even when the handler flushes first; a
+//     Renew or Destroy, from any of the handler's goroutines, sets it when
+//     the headers go. A response that sets it is never cacheable, whatever
+//     the handler says; every session response carries Vary: Cookie and,
+//     unless the handler relaxes it, Cache-Control: no-store.
 //   - Saves write only the keys the handler set or deleted, as field-level
 //     updates, and only when something changed.
 //   - Sessions end after an idle timeout (sliding) and an absolute

@@ -37,7 +37,9 @@ func Example() {
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		cookie = w.Result().Cookies()[0]
+		if c := w.Result().Cookies(); len(c) > 0 { // sent when it changes
+			cookie = c[0]
+		}
 		body, _ := io.ReadAll(w.Result().Body)
 		fmt.Println(string(body))
 	}

@@ -70,7 +70,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		next = http.DefaultServeMux
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &responseWriter{ResponseWriter: w}
+		rw := &responseWriter{ResponseWriter: w, beforeSend: m.keepCookiePrivate}
 		ok, probe := m.breaker.allow()
 		if !ok {
 			m.cfg.ErrorHandler(rw, r, ErrUnavailable)
@@ -91,6 +91,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		if err := m.save(r.Context(), s); err != nil {
 			m.fail(rw, r, "save", err)
 		}
+		rw.commit() // a handler that wrote nothing: net/http sends the headers now
 	})
 }
 
@@ -114,7 +115,15 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 			return nil, err
 		}
 	}
-	m.setCookie(w.Header(), s.id, s.rec.Expires)
+	// The cookie lives until the session's absolute deadline (the server
+	// ends it earlier when it is idle), so it needs sending only when it
+	// changes: here for a new session, and at Renew and Destroy. A request
+	// that read the session before a Renew elsewhere thus never sends the
+	// old id back.
+	private(w.Header())
+	if s.isNew {
+		m.setCookie(w.Header(), s.id, s.rec.Deadline)
+	}
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -197,7 +198,11 @@ func (s *Session) Delete(key string) error {
 // so that an id that was known before (fixation) is worth nothing after.
 //
 // Renew must come before the response headers are written
-// ([ErrHeadersWritten]); on error the session is left as it was.
+// ([ErrHeadersWritten]); on error the session is left as it was. It may be
+// called from any of the handler's goroutines: the new cookie is set when
+// the headers are sent. If another goroutine sends them while Renew runs,
+// the old id is gone but the new cookie cannot follow: Renew returns
+// ErrHeadersWritten, and the visitor's next request starts a new session.
 func (s *Session) Renew(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,7 +222,11 @@ func (s *Session) Renew(ctx context.Context) error {
 	}
 	s.id = newID
 	s.set, s.deleted = nil, nil // the new record holds them already
-	s.mgr.setCookie(s.w.Header(), newID, rec.Expires)
+	if !s.w.stage(func(h http.Header) { s.mgr.setCookie(h, newID, rec.Deadline) }) {
+		// Another of the handler's goroutines sent the headers meanwhile:
+		// the old id is deleted, and the visitor gets a new session.
+		return ErrHeadersWritten
+	}
 	return nil
 }
 
@@ -244,10 +253,9 @@ func (s *Session) Destroy(ctx context.Context) error {
 	s.state = destroyed
 	s.set, s.deleted = nil, nil
 	s.rec.Values = nil
-	if s.w.wroteHeader() {
+	if !s.w.stage(s.mgr.expireCookie) {
 		return ErrHeadersWritten
 	}
-	s.mgr.expireCookie(s.w.Header())
 	return nil
 }
 

@@ -123,6 +123,9 @@ func visit(ctx context.Context, client *http.Client, base, id string) result {
 		} else {
 			r.views, _ = strconv.ParseInt(m[1], 10, 64)
 		}
+		if r.got == "" {
+			r.got = id // the session sent: its cookie is set only when it changes
+		}
 		if !sessionID.MatchString(r.got) {
 			r.err = fmt.Errorf("200 without a well-formed session cookie (got %q)", r.got)
 		}

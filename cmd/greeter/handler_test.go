@@ -54,8 +54,8 @@ func TestPage(t *testing.T) {
 		if views != want || g != greeting {
 			t.Fatalf("visit %d: %q, want %d views for %q", want, body, want, greeting)
 		}
-		if c := greetertest.SessionCookie(resp); c == nil || c.Value != cookie.Value {
-			t.Fatalf("visit %d: cookie %v, want the same session %s", want, c, cookie.Value)
+		if c := greetertest.SessionCookie(resp); c != nil {
+			t.Fatalf("visit %d: sets cookie %v; the cookie is sent only when it changes", want, c)
 		}
 	}
 }

@@ -136,8 +136,8 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 		if v != i+2 || g != greeting {
 			t.Fatalf("%s, visit %d: %q, want %d views for %q", name, i+2, body, i+2, greeting)
 		}
-		if c := greetertest.SessionCookie(resp); c == nil || c.Value != cookie.Value {
-			t.Fatalf("%s, visit %d: cookie %v, want session %s", name, i+2, c, cookie.Value)
+		if c := greetertest.SessionCookie(resp); c != nil {
+			t.Fatalf("%s, visit %d: sets cookie %v; the cookie is sent only when it changes", name, i+2, c)
 		}
 	}
 

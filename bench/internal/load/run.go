@@ -163,7 +163,7 @@ type RunOptions struct {
 type page struct {
 	status int
 	views  int64
-	id     string // the session_id cookie set, if any
+	id     string // the session: the session_id cookie set, else the one sent
 }
 
 // get sends GET / with the session cookie id (none if empty).
@@ -184,7 +184,7 @@ func get(ctx context.Context, hc *http.Client, url, id string) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	p := page{status: resp.StatusCode}
+	p := page{status: resp.StatusCode, id: id} // the cookie is set only when it changes
 	for _, c := range resp.Cookies() {
 		if c.Name == "session_id" && c.MaxAge >= 0 {
 			p.id = c.Value
