@@ -49,6 +49,17 @@ type Config struct {
 	// Default 5 seconds.
 	Timeout time.Duration
 
+	// Lazy stores a new session only when the handler changes it (Set,
+	// Delete, Renew): until then a request without a valid session gets a
+	// session that is not stored, has no id and no cookie, and costs no
+	// store call. Its view count starts at the request that stores it. Choose
+	// it when sessions matter only once the visitor does something (signs in,
+	// fills a cart) and anonymous traffic (crawlers, uptime checks, link
+	// previews) would otherwise write a document per request; leave it off
+	// when every visitor needs a session from the first page, as the
+	// greeter's per-visitor greeting and view count do. Default off.
+	Lazy bool
+
 	// OnCreate, when set, is called for each new session before it is
 	// stored, so that it can set the session's first values (they are stored
 	// with the session, in the same write). An error is handled like a store

@@ -20,16 +20,24 @@ var (
 	// ErrInactive means the session can no longer be changed: it was
 	// destroyed, or its request has ended and its changes were saved.
 	ErrInactive = errors.New("sessions: session is no longer active")
-	// ErrInvalidKey means a value key is empty, longer than 1,024 bytes, not
-	// valid UTF-8, or of the form __name__ (reserved by Firestore).
+	// ErrInvalidKey means a value key is empty, not valid UTF-8, or of the
+	// form __name__ (reserved by Firestore).
 	ErrInvalidKey = errors.New("sessions: invalid value key")
 	// ErrUnavailable is what Config.ErrorHandler gets while the middleware
 	// fails fast: the store has been unreachable or too slow for several
 	// requests in a row, and requests get their 503 at once instead of
 	// waiting for it again, until a probe finds it back.
 	ErrUnavailable = errors.New("sessions: store unavailable, failing fast")
-	// ErrUnsupportedType means a value is not of a type listed at Session.Set.
+	// ErrTooLarge means a change would take a session's document past one of
+	// Firestore's limits: MaxDocumentBytes, MaxFields, MaxFieldPathBytes, or
+	// 20 levels of nested maps and arrays. Session.Set reports it before the
+	// handler answers, whatever the store.
+	ErrTooLarge = errors.New("sessions: value exceeds a Firestore document limit")
+	// ErrUnsupportedType means a value cannot be stored: see Session.Set.
 	ErrUnsupportedType = errors.New("sessions: unsupported value type")
+	// ErrWrongType means a stored value does not fit the Go type GetAs was
+	// asked to read it into.
+	ErrWrongType = errors.New("sessions: value of another type")
 )
 
 // wrap returns err with the operation that failed, prefixed by the package

@@ -117,10 +117,10 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 	if err != nil {
 		return err
 	}
-	if err := checkChanges(rec.Values, nil); err != nil {
+	if rec.Values, err = f.checkRecord(rec.Values); err != nil {
 		return err
 	}
-	wr, err := ref.Create(ctx, encode(rec))
+	wr, err := ref.Create(ctx, encodeRecord(rec))
 	if err != nil {
 		return storeError("create", err)
 	}
@@ -310,7 +310,7 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 	if err != nil {
 		return err
 	}
-	if err := checkChanges(set, del); err != nil {
+	if set, err = checkChanges(set, del); err != nil {
 		return err
 	}
 	updates := make([]firestore.Update, 0, len(set)+len(del))
@@ -343,7 +343,7 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 func (r Record) withChanges(set map[string]any, del []string) Record {
 	r.Values = copyValues(r.Values)
 	for k, v := range set {
-		r.Values[k], _ = normalize(v) // checked by checkChanges
+		r.Values[k] = copyValue(v) // encoded by checkChanges
 	}
 	for _, k := range del {
 		delete(r.Values, k)
@@ -363,12 +363,12 @@ func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Re
 	if err != nil {
 		return err
 	}
-	if err := checkChanges(rec.Values, nil); err != nil {
+	if rec.Values, err = f.checkRecord(rec.Values); err != nil {
 		return err
 	}
 	f.cache.drop(oldRef.Path)
 	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		if err := tx.Create(newRef, encode(rec)); err != nil {
+		if err := tx.Create(newRef, encodeRecord(rec)); err != nil {
 			return err
 		}
 		return tx.Delete(oldRef, firestore.Exists)
@@ -437,8 +437,8 @@ func (f *FirestoreStore) DeleteExpired(ctx context.Context, now time.Time) (int,
 	}
 }
 
-// encode returns the document fields of rec.
-func encode(rec Record) map[string]any {
+// encodeRecord returns the document fields of rec.
+func encodeRecord(rec Record) map[string]any {
 	values := rec.Values
 	if values == nil {
 		values = map[string]any{}
@@ -465,11 +465,37 @@ func decode(data map[string]any) Record {
 	rec.Values, _ = data[fieldValues].(map[string]any)
 	rec.Created, rec.Expires, rec.Deadline = rec.Created.UTC(), rec.Expires.UTC(), rec.Deadline.UTC()
 	for k, v := range rec.Values {
-		if t, ok := v.(time.Time); ok {
-			rec.Values[k] = t.UTC()
-		}
+		rec.Values[k] = inUTC(v)
 	}
 	return rec
+}
+
+// inUTC returns a value read from Firestore with its times, however deep,
+// in UTC, as Session.Set stores them.
+func inUTC(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC()
+	case []any:
+		for i, x := range v {
+			v[i] = inUTC(x)
+		}
+	case map[string]any:
+		for k, x := range v {
+			v[k] = inUTC(x)
+		}
+	}
+	return v
+}
+
+// checkRecord checks and encodes the values of a whole record, and checks
+// that its document fits Firestore's limits.
+func (f *FirestoreStore) checkRecord(values map[string]any) (map[string]any, error) {
+	values, err := checkChanges(values, nil)
+	if err != nil {
+		return nil, err
+	}
+	return values, sizeOf(f.coll.ID, values).check()
 }
 
 // storeError maps Firestore's answers to this package's errors, keeping the

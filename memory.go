@@ -62,16 +62,22 @@ type memValue struct {
 	value any
 }
 
-func newMemRecord(rec Record) memRecord {
+// newMemRecord returns rec as the memory store keeps it, or the error that
+// Firestore would give for its values.
+func newMemRecord(rec Record) (memRecord, error) {
+	values, err := checkChanges(rec.Values, nil)
+	if err != nil {
+		return memRecord{}, err
+	}
 	r := memRecord{Record: rec}
 	r.Values = nil
-	if len(rec.Values) > 0 {
-		r.values = make([]memValue, 0, len(rec.Values))
-		for k, v := range rec.Values {
-			r.values = append(r.values, memValue{k, copyValue(v)})
+	if len(values) > 0 {
+		r.values = make([]memValue, 0, len(values))
+		for k, v := range values {
+			r.values = append(r.values, memValue{k, v})
 		}
 	}
-	return r
+	return r, r.check()
 }
 
 // record returns the Record, with a map of copies of the values.
@@ -98,13 +104,23 @@ func (r *memRecord) size(id string) int {
 
 // update applies changes to the values.
 func (r *memRecord) update(set map[string]any, del []string) {
-	r.values = slices.DeleteFunc(r.values, func(kv memValue) bool {
+	r.values = slices.DeleteFunc(slices.Clone(r.values), func(kv memValue) bool {
 		_, replaced := set[kv.key]
 		return replaced || slices.Contains(del, kv.key)
 	})
 	for k, v := range set {
 		r.values = append(r.values, memValue{k, copyValue(v)})
 	}
+}
+
+// check reports whether r fits Firestore's limits, so that a session that
+// works in memory works in Firestore too.
+func (r *memRecord) check() error {
+	d := docSize{bytes: emptyDocumentBytes(DefaultCollection), fields: emptyDocumentFields}
+	for _, kv := range r.values {
+		d.add(kv.key, kv.value, 1)
+	}
+	return d.check()
 }
 
 // NewMemoryStore returns an empty MemoryStore with the default bounds.
@@ -162,12 +178,16 @@ func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
 	if !ValidID(id) {
 		return errMalformedID
 	}
+	r, err := newMemRecord(rec)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.sessions[id]; ok {
 		return ErrExists
 	}
-	return m.put(id, newMemRecord(rec))
+	return m.put(id, r)
 }
 
 // Visit implements [Store].
@@ -195,7 +215,8 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkChanges(set, del); err != nil {
+	set, err := checkChanges(set, del)
+	if err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -206,6 +227,9 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 	}
 	rec := e.rec
 	rec.update(set, del)
+	if err := rec.check(); err != nil {
+		return err
+	}
 	return m.put(id, rec)
 }
 
@@ -217,6 +241,10 @@ func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Recor
 	if !ValidID(oldID) || !ValidID(newID) {
 		return errMalformedID
 	}
+	r, err := newMemRecord(rec)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.sessions[oldID]; !ok {
@@ -225,7 +253,7 @@ func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Recor
 	if _, ok := m.sessions[newID]; ok {
 		return ErrExists
 	}
-	if err := m.put(newID, newMemRecord(rec)); err != nil {
+	if err := m.put(newID, r); err != nil {
 		return err
 	}
 	m.remove(oldID)

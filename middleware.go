@@ -17,8 +17,9 @@ import (
 // concurrent use, and one Manager should serve all the handlers that share
 // sessions, because it coalesces the concurrent requests of each session.
 type Manager struct {
-	cfg     Config
-	store   Store
+	cfg        Config
+	store      Store
+	collection string // of the store's documents, for their size
 	visits  visits
 	breaker breaker
 	now     func() time.Time // the clock; tests replace it
@@ -39,7 +40,10 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
 	}
-	m := &Manager{cfg: cfg, store: instrument(store, tel), now: time.Now}
+	m := &Manager{cfg: cfg, store: instrument(store, tel), collection: DefaultCollection, now: time.Now}
+	if f, ok := store.(*FirestoreStore); ok {
+		m.collection = f.coll.ID
+	}
 	m.visits = visits{visit: m.storeVisit, queues: make(map[string]*queue)}
 	m.breaker.now = func() time.Time { return m.now() }
 	return m, nil
@@ -115,6 +119,10 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 			return nil, err
 		}
 	}
+	if s.pending {
+		private(w.Header())
+		return s, nil // no cookie until the handler changes the session
+	}
 	// The cookie lives until the session's absolute deadline (the server
 	// ends it earlier when it is idle), so it needs sending only when it
 	// changes: here for a new session, and at Renew and Destroy. A request
@@ -128,11 +136,15 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 }
 
 // create stores a new session, with a new id and the values OnCreate sets,
-// into s.
+// into s; with Config.Lazy, it only prepares one, to be stored if the
+// handler changes it.
 func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error {
 	now := storeTime(m.now())
 	s.isNew = true
 	s.rec = Record{Views: 1, Created: now, Deadline: now.Add(m.cfg.Lifetime)}
+	if m.cfg.Lazy {
+		s.rec.Views = 0 // counted from the request that stores it
+	}
 	s.rec.slide(now, m.cfg.IdleTimeout)
 	if m.cfg.OnCreate != nil {
 		if err := m.cfg.OnCreate(r, s); err != nil {
@@ -140,6 +152,10 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 		}
 	}
 	s.set, s.deleted = nil, nil // stored with the record
+	if m.cfg.Lazy {
+		s.pending = true // OnCreate's values alone do not store it
+		return nil
+	}
 	// A version 4 UUID has 122 random bits: a collision is not expected in
 	// the life of the universe, but a second try costs nothing to write.
 	var err error
@@ -169,13 +185,19 @@ func (m *Manager) storeVisit(ctx context.Context, id string, views int64) (Recor
 // client has gone away, so no change is lost to a disconnect, but within
 // the store timeout.
 func (m *Manager) save(ctx context.Context, s *Session) error {
-	id, set, del, ok := s.close()
+	c, ok := s.close()
 	if !ok {
 		return nil
 	}
 	ctx, cancel := m.storeContext(context.WithoutCancel(ctx))
 	defer cancel()
-	if err := m.store.Update(ctx, id, set, del); err != nil {
+	var err error
+	if c.create {
+		err = m.store.Create(ctx, c.id, c.rec)
+	} else {
+		err = m.store.Update(ctx, c.id, c.set, c.del)
+	}
+	if err != nil {
 		return wrap("save", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -25,11 +26,13 @@ type Session struct {
 	w   *responseWriter
 
 	mu      sync.Mutex
-	id      string
+	id      string // "" for a lazy session that has not been given one yet
 	isNew   bool
+	pending bool            // lazy and not stored yet: stored when the handler returns, if it changed
 	rec     Record          // as read from the store, with this request's changes applied
-	set     map[string]any  // keys set by this request
+	set     map[string]any  // keys set by this request, encoded
 	deleted map[string]bool // keys deleted by this request
+	size    *docSize        // of the document with this request's changes; nil until needed
 	state   state
 }
 
@@ -42,7 +45,8 @@ const (
 )
 
 // ID returns the session id: the cookie's value, a random UUID chosen by the
-// server. Treat it as a secret, like a password.
+// server. Treat it as a secret, like a password. A lazy session (see
+// Config.Lazy) has no id, "", until it is first changed.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -58,7 +62,8 @@ func (s *Session) IsNew() bool {
 
 // Views returns this request's view number: 1 for the request that created
 // the session, and one more for each request after it. Concurrent requests
-// of one session each get a number of their own.
+// of one session each get a number of their own. A lazy session counts from
+// the request that stored it: before it is stored, Views is 0.
 func (s *Session) Views() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,9 +99,11 @@ func (s *Session) Keys() []string {
 	return slices.Sorted(maps.Keys(s.rec.Values))
 }
 
-// Get returns the value stored under key. Its dynamic type is one of
-// string, bool, int64, float64, time.Time and []byte; the typed getters
-// below check it for you.
+// Get returns the value stored under key, as the store keeps it: nil, a
+// string, bool, int64, float64, time.Time or []byte, or for structs, maps
+// and slices a map[string]any or []any of those (see [Session.Set]). The
+// typed getters below check the type for you; [GetAs] reads any value back
+// into the Go type it was stored from.
 func (s *Session) Get(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,19 +147,33 @@ func get[T any](s *Session, key string) (T, bool) {
 
 // Set stores value under key, to be saved when the handler returns.
 //
-// A value must be a string, a bool, an integer (stored as int64; unsigned
-// values above math.MaxInt64 are refused), a float (stored as float64), a
-// time.Time (stored in UTC with microsecond precision, as Firestore keeps
-// it) or a []byte. Other types fail with [ErrUnsupportedType]: encode them,
-// as JSON for instance, into a string or []byte. Keys must be non-empty
-// valid UTF-8 of at most 1,024 bytes and not of the form __name__
-// ([ErrInvalidKey]).
+// A value can be anything Firestore stores, and is stored as Firestore
+// fields that its console shows: a string, a bool, an integer (stored as
+// int64; unsigned values above math.MaxInt64 are refused), a float (stored
+// as float64), a time.Time (stored in UTC with microsecond precision, as
+// Firestore keeps it), a []byte, nil, and structs (by their `firestore`
+// tags, as the Firestore client stores them), maps with string keys,
+// slices and arrays of these. Read them back with [GetAs]. Other types,
+// such as channels, functions and arrays directly inside arrays, fail with
+// [ErrUnsupportedType].
+//
+// Keys must be non-empty valid UTF-8 and not of the form __name__
+// ([ErrInvalidKey]). A change that would take the session's document past
+// one of Firestore's limits (see [MaxDocumentBytes]) fails with
+// [ErrTooLarge], here rather than after the response, in every store.
+//
+// Changing a lazy session that is not stored yet gives it an id and its
+// cookie; that must come before the response headers are written
+// ([ErrHeadersWritten]).
 func (s *Session) Set(key string, value any) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	v, err := normalize(value)
+	v, err := encode(value)
 	if err != nil {
+		return fmt.Errorf("value %q: %w", truncate(key, 40), err)
+	}
+	if err := checkValue(key, v); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -160,6 +181,18 @@ func (s *Session) Set(key string, value any) error {
 	if err := s.changeable(); err != nil {
 		return err
 	}
+	size := *s.docSize()
+	if old, ok := s.rec.Values[key]; ok {
+		size.add(key, old, -1)
+	}
+	size.add(key, v, 1)
+	if err := size.check(); err != nil {
+		return fmt.Errorf("value %q: %w", truncate(key, 40), err)
+	}
+	if err := s.materialize(); err != nil {
+		return err
+	}
+	*s.size = size
 	if s.rec.Values == nil {
 		s.rec.Values = make(map[string]any)
 	}
@@ -180,15 +213,120 @@ func (s *Session) Delete(key string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, err := s.remove(key)
+	return err
+}
+
+// Pop returns the value under key, as Get does, and deletes it: the value
+// is read once. It reports false when there is none.
+func (s *Session) Pop(key string) (any, bool) {
+	if checkKey(key) != nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.rec.Values[key]
+	if !ok {
+		return nil, false
+	}
+	if _, err := s.remove(key); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// Clear deletes every value of the session, to be saved when the handler
+// returns. The session itself, its id and its view count stay: Destroy
+// ends it.
+func (s *Session) Clear() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.rec.Values {
+		if _, err := s.remove(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FlashKey is the key under which AddFlash keeps a session's flash
+// messages.
+const FlashKey = "flashes"
+
+// AddFlash adds a message to show on a later page, typically the one a
+// form's POST redirects to. Messages are kept in order under [FlashKey]
+// until Flashes reads them.
+func (s *Session) AddFlash(msg string) error {
+	s.mu.Lock()
+	old, _ := s.rec.Values[FlashKey].([]any)
+	s.mu.Unlock()
+	return s.Set(FlashKey, append(slices.Clone(old), msg))
+}
+
+// Flashes returns the flash messages added so far and deletes them, so
+// each is shown once. It returns nil when there are none.
+func (s *Session) Flashes() []string {
+	v, ok := s.Pop(FlashKey)
+	if !ok {
+		return nil
+	}
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if m, ok := x.(string); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// remove deletes key from the session's values; s.mu must be held. It
+// reports whether the key held a value.
+func (s *Session) remove(key string) (bool, error) {
 	if err := s.changeable(); err != nil {
-		return err
+		return false, err
+	}
+	old, had := s.rec.Values[key]
+	if had && s.size != nil {
+		s.size.add(key, old, -1)
 	}
 	delete(s.rec.Values, key)
 	delete(s.set, key)
-	if s.deleted == nil {
-		s.deleted = make(map[string]bool)
+	if !s.pending { // a session not stored yet has nothing to delete
+		if s.deleted == nil {
+			s.deleted = make(map[string]bool)
+		}
+		s.deleted[key] = true
 	}
-	s.deleted[key] = true
+	return had, nil
+}
+
+// docSize returns the size of the session's document with this request's
+// changes, computing it the first time; s.mu must be held.
+func (s *Session) docSize() *docSize {
+	if s.size == nil {
+		coll := DefaultCollection
+		if s.mgr != nil {
+			coll = s.mgr.collection
+		}
+		d := sizeOf(coll, s.rec.Values)
+		s.size = &d
+	}
+	return s.size
+}
+
+// materialize gives a lazy session that is not stored yet its id and its
+// cookie, so that it is stored when the handler returns; s.mu must be held.
+func (s *Session) materialize() error {
+	if !s.pending || s.id != "" {
+		return nil
+	}
+	id := newID()
+	deadline := s.rec.Deadline
+	if !s.w.stage(func(h http.Header) { s.mgr.setCookie(h, id, deadline) }) {
+		return ErrHeadersWritten
+	}
+	s.id = id
 	return nil
 }
 
@@ -208,6 +346,15 @@ func (s *Session) Renew(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if err := s.changeable(); err != nil {
 		return err
+	}
+	if s.pending { // not stored: a new id is all it takes
+		old := s.id
+		s.id = ""
+		if err := s.materialize(); err != nil {
+			s.id = old
+			return err
+		}
+		return nil
 	}
 	if s.w.wroteHeader() {
 		return ErrHeadersWritten
@@ -245,10 +392,12 @@ func (s *Session) Destroy(ctx context.Context) error {
 	if err := s.changeable(); err != nil {
 		return err
 	}
-	ctx, cancel := s.mgr.storeContext(ctx)
-	defer cancel()
-	if err := s.mgr.store.Delete(ctx, s.id); err != nil {
-		return wrap("destroy", err)
+	if !s.pending {
+		ctx, cancel := s.mgr.storeContext(ctx)
+		defer cancel()
+		if err := s.mgr.store.Delete(ctx, s.id); err != nil {
+			return wrap("destroy", err)
+		}
 	}
 	s.state = destroyed
 	s.set, s.deleted = nil, nil
@@ -267,20 +416,39 @@ func (s *Session) changeable() error {
 	return nil
 }
 
+// A change is what a request must save of its session when the handler
+// returns.
+type change struct {
+	id     string
+	create bool   // a lazy session stored for the first time: rec is all of it
+	rec    Record // when create
+	set    map[string]any
+	del    []string
+}
+
 // close ends the session's request and returns what must be saved; ok is
 // false when nothing must.
-func (s *Session) close() (id string, set map[string]any, del []string, ok bool) {
+func (s *Session) close() (c change, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != active {
-		return "", nil, nil, false
+		return c, false
 	}
 	s.state = closed
+	if s.pending {
+		if s.id == "" {
+			return c, false // never changed: never stored
+		}
+		rec := s.rec
+		rec.Views = 1
+		return change{id: s.id, create: true, rec: rec}, true
+	}
 	if len(s.set) == 0 && len(s.deleted) == 0 {
-		return "", nil, nil, false
+		return c, false
 	}
+	c = change{id: s.id, set: s.set}
 	if len(s.deleted) > 0 {
-		del = slices.Sorted(maps.Keys(s.deleted))
+		c.del = slices.Sorted(maps.Keys(s.deleted))
 	}
-	return s.id, s.set, del, true
+	return c, true
 }

@@ -3,7 +3,6 @@ package sessions
 import (
 	"errors"
 	"math"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -67,15 +66,15 @@ func TestSessionValues(t *testing.T) {
 	if got := strings.Join(s.Keys(), ","); got != "b,f32,i,i8,raw,t,u32,u64" {
 		t.Errorf("Keys = %s", got)
 	}
-	_, set, del, ok := s.close()
-	if !ok || len(set) != 8 || len(del) != 1 || del[0] != "s" {
-		t.Errorf("changes = %v %v %v", set, del, ok)
+	c, ok := s.close()
+	if !ok || len(c.set) != 8 || len(c.del) != 1 || c.del[0] != "s" {
+		t.Errorf("changes = %v %v %v", c.set, c.del, ok)
 	}
 }
 
 func TestSessionRejectsBadKeysAndTypes(t *testing.T) {
 	s := &Session{}
-	for _, key := range []string{"", "__name__", "\xff", strings.Repeat("k", maxKeyLen+1)} {
+	for _, key := range []string{"", "__name__", "\xff"} {
 		if err := s.Set(key, "v"); !errors.Is(err, ErrInvalidKey) {
 			t.Errorf("Set(%q): %v, want ErrInvalidKey", truncate(key, 20), err)
 		}
@@ -83,7 +82,7 @@ func TestSessionRejectsBadKeysAndTypes(t *testing.T) {
 			t.Errorf("Delete(%q): %v, want ErrInvalidKey", truncate(key, 20), err)
 		}
 	}
-	for _, v := range []any{nil, struct{}{}, map[string]any{}, []string{"a"}, uint64(math.MaxUint64), http.Header{}} {
+	for _, v := range []any{make(chan int), func() {}, complex(1, 2), map[int]string{}, [][]int{{1}}, []any{[]any{}}, uint64(math.MaxUint64), struct{ C chan int }{}} {
 		if err := s.Set("k", v); !errors.Is(err, ErrUnsupportedType) {
 			t.Errorf("Set(k, %T): %v, want ErrUnsupportedType", v, err)
 		}

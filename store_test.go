@@ -83,8 +83,11 @@ func TestStoresRefuseInvalidChanges(t *testing.T) {
 		if err := st.Update(ctx, id, map[string]any{"__reserved__": "1"}, nil); !errors.Is(err, ErrInvalidKey) {
 			t.Errorf("reserved key: %v, want ErrInvalidKey", err)
 		}
-		if err := st.Update(ctx, id, map[string]any{"m": map[string]int{}}, nil); !errors.Is(err, ErrUnsupportedType) {
-			t.Errorf("map value: %v, want ErrUnsupportedType", err)
+		if err := st.Update(ctx, id, map[string]any{"m": map[int]string{}}, nil); !errors.Is(err, ErrUnsupportedType) {
+			t.Errorf("map with int keys: %v, want ErrUnsupportedType", err)
+		}
+		if err := st.Update(ctx, id, map[string]any{"big": make([]byte, MaxDocumentBytes)}, nil); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("1 MiB value: %v, want ErrTooLarge", err)
 		}
 	})
 }

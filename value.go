@@ -3,64 +3,209 @@ package sessions
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// maxKeyLen bounds a value key; Firestore allows field paths of 1,500 bytes.
-const maxKeyLen = 1024
-
-// checkKey reports whether key can name a value in every store.
+// checkKey reports whether key can name a value in every store: non-empty
+// valid UTF-8, not of the form __name__ (reserved by Firestore), and short
+// enough for Firestore's field paths (see checkPath).
 func checkKey(key string) error {
-	if key == "" || len(key) > maxKeyLen || !utf8.ValidString(key) ||
+	if key == "" || !utf8.ValidString(key) ||
 		(len(key) >= 4 && strings.HasPrefix(key, "__") && strings.HasSuffix(key, "__")) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, truncate(key, 40))
+	}
+	if n := valuesPathLen + escapedLen(key); n > MaxFieldPathBytes {
+		return fmt.Errorf("%w: key %q…: field path of %d bytes, over %d", ErrTooLarge, truncate(key, 40), n, MaxFieldPathBytes)
 	}
 	return nil
 }
 
-// normalize converts v to the one type a store gives back for it, so that a
-// value reads the same from memory and from Firestore: integers as int64,
-// floats as float64, times as UTC with microsecond precision (Firestore's),
-// byte slices as a private copy.
-func normalize(v any) (any, error) {
-	switch v := v.(type) {
-	case string, bool, int64, float64:
+// encode converts v to the form a store keeps it in, and gives it back in:
+// a tree of nil, bool, int64, float64, string, []byte, time.Time, []any and
+// map[string]any, the types Firestore reads back. The memory store keeps
+// that same tree, so a value reads back identically from both.
+//
+// Integers become int64 (unsigned values above math.MaxInt64 are refused),
+// floats float64, times UTC with microsecond precision (Firestore's), byte
+// slices a private copy. Structs become maps by the rules of the Firestore
+// client: exported fields, named by their `firestore:"name"` tag or else
+// their Go name, skipped with `firestore:"-"`, left out when empty with
+// `firestore:",omitempty"`, embedded structs flattened. Maps need string
+// keys; slices and arrays become arrays, and an array may not hold an array
+// directly (Firestore's rule). Pointers and interfaces stand for what they
+// point to; nil is stored as null.
+func encode(v any) (any, error) {
+	switch v := v.(type) { // the common cases, without reflection
+	case nil, string, bool, int64, float64:
 		return v, nil
 	case int:
 		return int64(v), nil
-	case int8:
-		return int64(v), nil
-	case int16:
-		return int64(v), nil
-	case int32:
-		return int64(v), nil
-	case uint8:
-		return int64(v), nil
-	case uint16:
-		return int64(v), nil
-	case uint32:
-		return int64(v), nil
-	case uint:
-		if uint64(v) > math.MaxInt64 {
-			return nil, fmt.Errorf("%w: uint %d overflows int64", ErrUnsupportedType, v)
-		}
-		return int64(v), nil
-	case uint64:
-		if v > math.MaxInt64 {
-			return nil, fmt.Errorf("%w: uint64 %d overflows int64", ErrUnsupportedType, v)
-		}
-		return int64(v), nil
-	case float32:
-		return float64(v), nil
 	case time.Time:
 		return storeTime(v), nil
 	case []byte:
 		return append([]byte{}, v...), nil
-	default:
-		return nil, fmt.Errorf("%w: %T", ErrUnsupportedType, v)
 	}
+	return encodeValue(reflect.ValueOf(v), 0)
+}
+
+// maxDepth bounds the nesting of maps and arrays in a value: Firestore
+// allows 20 levels in a field, and the values map is the first. It also
+// ends the encoding of a value that refers to itself.
+const maxDepth = 19
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func encodeValue(v reflect.Value, depth int) (any, error) {
+	if !v.IsValid() {
+		return nil, nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil, nil
+		}
+		return encodeValue(v.Elem(), depth)
+	case reflect.String:
+		return v.String(), nil
+	case reflect.Bool:
+		return v.Bool(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if v.Uint() > math.MaxInt64 {
+			return nil, fmt.Errorf("%w: %s %d overflows int64", ErrUnsupportedType, v.Type(), v.Uint())
+		}
+		return int64(v.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return v.Float(), nil
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return storeTime(v.Interface().(time.Time)), nil
+		}
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		m := make(map[string]any)
+		for _, f := range structFields(v.Type()) {
+			fv := v.FieldByIndex(f.index)
+			if f.omitEmpty && fv.IsZero() {
+				continue
+			}
+			x, err := encodeValue(fv, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.name, err)
+			}
+			m[f.name] = x
+		}
+		return m, nil
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("%w: %s (map keys must be strings)", ErrUnsupportedType, v.Type())
+		}
+		if v.IsNil() {
+			return nil, nil
+		}
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		m := make(map[string]any, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			x, err := encodeValue(it.Value(), depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", it.Key().String(), err)
+			}
+			m[it.Key().String()] = x
+		}
+		return m, nil
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if v.Kind() == reflect.Slice && v.IsNil() {
+				return nil, nil
+			}
+			b := make([]byte, v.Len())
+			reflect.Copy(reflect.ValueOf(b), v)
+			return b, nil
+		}
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil, nil
+		}
+		if depth >= maxDepth {
+			return nil, errTooDeep
+		}
+		a := make([]any, v.Len())
+		for i := range a {
+			x, err := encodeValue(v.Index(i), depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			if _, nested := x.([]any); nested {
+				return nil, fmt.Errorf("%w: %s (Firestore arrays cannot hold arrays directly: wrap the inner one in a struct or map)", ErrUnsupportedType, v.Type())
+			}
+			a[i] = x
+		}
+		return a, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupportedType, v.Type())
+}
+
+var errTooDeep = fmt.Errorf("%w: maps and arrays nested more than %d deep", ErrTooLarge, maxDepth)
+
+// A field is how a struct field is stored.
+type field struct {
+	name      string
+	index     []int
+	omitEmpty bool
+}
+
+// structFields returns the stored fields of struct type t, by the
+// Firestore client's rules (see encode). A name given twice at one depth
+// is left out, as encoding/json does.
+func structFields(t reflect.Type) []field {
+	var out []field
+	seen := map[string]int{} // name → index in out, or -1 when ambiguous
+	var walk func(t reflect.Type, index []int)
+	walk = func(t reflect.Type, index []int) {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			tag := sf.Tag.Get("firestore")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			idx := append(append([]int{}, index...), i)
+			if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct && sf.Type != timeType {
+				walk(sf.Type, idx) // embedded: its fields are promoted
+				continue
+			}
+			if !sf.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = sf.Name
+			}
+			f := field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
+			switch j, ok := seen[name]; {
+			case !ok:
+				seen[name] = len(out)
+				out = append(out, f)
+			case j >= 0 && len(out[j].index) > len(idx):
+				out[j] = f // the shallower field wins
+			case j >= 0 && len(out[j].index) == len(idx):
+				seen[name] = -1
+			}
+		}
+	}
+	walk(t, nil)
+	kept := out[:0]
+	for _, f := range out {
+		if seen[f.name] >= 0 {
+			kept = append(kept, f)
+		}
+	}
+	return kept
 }
 
 // storeTime returns t as stores give it back: UTC, microsecond precision,
@@ -69,10 +214,20 @@ func storeTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
-// copyValue returns v, or a copy of it where it is mutable.
+// copyValue returns a copy of an encoded value that shares nothing mutable
+// with it.
 func copyValue(v any) any {
-	if b, ok := v.([]byte); ok {
-		return append([]byte{}, b...)
+	switch v := v.(type) {
+	case []byte:
+		return append([]byte{}, v...)
+	case []any:
+		c := make([]any, len(v))
+		for i, x := range v {
+			c[i] = copyValue(x)
+		}
+		return c
+	case map[string]any:
+		return copyValues(v)
 	}
 	return v
 }
@@ -94,20 +249,26 @@ func truncate(s string, n int) string {
 }
 
 // checkChanges checks the keys and values of an update, for stores that may
-// be called by code other than a Session.
-func checkChanges(set map[string]any, del []string) error {
+// be called by code other than a Session, and returns the values encoded.
+func checkChanges(set map[string]any, del []string) (map[string]any, error) {
+	enc := make(map[string]any, len(set))
 	for k, v := range set {
 		if err := checkKey(k); err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := normalize(v); err != nil {
-			return fmt.Errorf("value %q: %w", truncate(k, 40), err)
+		x, err := encode(v)
+		if err != nil {
+			return nil, fmt.Errorf("value %q: %w", truncate(k, 40), err)
 		}
+		if err := checkValue(k, x); err != nil {
+			return nil, err
+		}
+		enc[k] = x
 	}
 	for _, k := range del {
 		if err := checkKey(k); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return enc, nil
 }
