@@ -19,8 +19,9 @@ const (
 	MaxFields = 20_000
 	// MaxFieldPathBytes bounds the path of a field, "values.key.nested", as
 	// Firestore escapes it: a segment that is not a plain identifier is
-	// quoted in backquotes, with ` and \ escaped.
-	MaxFieldPathBytes = 1500
+	// quoted in backquotes, with ` and \ escaped. Firestore's limit of 1,500
+	// bytes counts a path as it counts every string, its bytes plus one.
+	MaxFieldPathBytes = 1499
 )
 
 // valuesPathLen is the length of "values.", the start of a value's path.

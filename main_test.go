@@ -185,3 +185,11 @@ func sortedCopy(s []int) []int {
 	slices.Sort(c)
 	return c
 }
+
+// testLogger returns a logger that writes to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		t.Log(strings.TrimSpace(string(p)))
+		return len(p), nil
+	}), nil))
+}

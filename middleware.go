@@ -20,9 +20,9 @@ type Manager struct {
 	cfg        Config
 	store      Store
 	collection string // of the store's documents, for their size
-	visits  visits
-	breaker breaker
-	now     func() time.Time // the clock; tests replace it
+	visits     visits
+	breaker    breaker
+	now        func() time.Time // the clock; tests replace it
 }
 
 // New returns a Manager that keeps sessions in store, configured by cfg
