@@ -16,9 +16,9 @@ import (
 // a field selects its default, so Config{} is a safe production setting.
 type Config struct {
 	// CookieName names the session cookie. Default: "__Host-session_id"
-	// ([DefaultCookieName]) for a Secure cookie without Domain, the usual
-	// case, and "session_id" ([DefaultPlainCookieName]) when Insecure or
-	// Domain is set. Browsers accept a "__Host-" cookie only over HTTPS, with
+	// ([DefaultCookieName]) for a Secure cookie without Domain and with Path
+	// "/", the usual case, and "session_id" ([DefaultPlainCookieName]) when
+	// Insecure, Domain or Path is set. Browsers accept a "__Host-" cookie only over HTTPS, with
 	// Secure, Path=/ and no Domain, so a sibling subdomain or a plain-HTTP
 	// page cannot plant a session cookie of that name (cookie tossing); New
 	// checks that Insecure and Domain agree with such a name.
@@ -27,6 +27,26 @@ type Config struct {
 	// Domain sets the cookie's Domain attribute. Default: none, so the
 	// cookie goes only to the host that set it.
 	Domain string
+
+	// Path sets the cookie's Path attribute, for an app that owns only part
+	// of its host. Default "/". A __Host- cookie needs "/".
+	Path string
+
+	// SameSite sets the cookie's SameSite attribute. Default
+	// http.SameSiteLaxMode: sent on top-level navigations from other sites,
+	// not on their cross-site POSTs or embedded requests. Choose
+	// http.SameSiteStrictMode to send it only on requests from the site
+	// itself, or http.SameSiteNoneMode for pages embedded in other sites and
+	// cross-site POST callbacks (payment and sign-in providers); browsers
+	// accept None only on a Secure cookie, so New refuses None with
+	// Insecure.
+	SameSite http.SameSite
+
+	// Partitioned sets the cookie's Partitioned attribute (CHIPS): a page
+	// embedded in other sites gets a separate cookie jar under each of
+	// them, which browsers that block third-party cookies still allow.
+	// Use it with SameSite None; it needs Secure.
+	Partitioned bool
 
 	// Insecure leaves the Secure attribute off the cookie, so that browsers
 	// send it over plain HTTP. Set it only for local development on
@@ -99,9 +119,15 @@ const (
 // withDefaults returns c with its zero fields set to their defaults, or an
 // error naming the first field that cannot work.
 func (c Config) withDefaults() (Config, error) {
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode {
+		c.SameSite = http.SameSiteLaxMode
+	}
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName
-		if c.Insecure || c.Domain != "" {
+		if c.Insecure || c.Domain != "" || c.Path != "/" {
 			c.CookieName = DefaultPlainCookieName
 		}
 	}
@@ -120,7 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	probe := &http.Cookie{Name: c.CookieName, Value: "v", Domain: c.Domain}
+	probe := &http.Cookie{Name: c.CookieName, Value: "v", Domain: c.Domain, Path: c.Path}
 	if err := probe.Valid(); err != nil {
 		return c, fmt.Errorf("sessions: config: cookie: %w", err)
 	}
@@ -129,8 +155,14 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("sessions: config: IdleTimeout and Lifetime must be at least one second")
 	case c.Timeout < 0:
 		return c, errors.New("sessions: config: Timeout must not be negative")
-	case strings.HasPrefix(c.CookieName, "__Host-") && (c.Insecure || c.Domain != ""):
-		return c, errors.New("sessions: config: a __Host- cookie must be Secure and have no Domain")
+	case strings.HasPrefix(c.CookieName, "__Host-") && (c.Insecure || c.Domain != "" || c.Path != "/"):
+		return c, errors.New("sessions: config: a __Host- cookie must be Secure, with Path / and no Domain")
+	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
+		return c, errors.New("sessions: config: browsers refuse SameSite=None on a cookie that is not Secure: drop Insecure or choose Lax")
+	case c.Partitioned && c.Insecure:
+		return c, errors.New("sessions: config: a Partitioned cookie must be Secure")
+	case !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, ";\x00\r\n"):
+		return c, errors.New("sessions: config: Path must start with / and hold no ; or control characters")
 	case strings.HasPrefix(c.CookieName, "__Secure-") && c.Insecure:
 		return c, errors.New("sessions: config: a __Secure- cookie must be Secure")
 	}

@@ -85,11 +85,12 @@ func (m *Manager) cookie(id string) *http.Cookie {
 	return &http.Cookie{
 		Name:     m.cfg.CookieName,
 		Value:    id,
-		Path:     "/",
-		Domain:   m.cfg.Domain,
-		Secure:   !m.cfg.Insecure,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
+		Path:        m.cfg.Path,
+		Domain:      m.cfg.Domain,
+		Secure:      !m.cfg.Insecure,
+		HttpOnly:    true,
+		SameSite:    m.cfg.SameSite,
+		Partitioned: m.cfg.Partitioned,
 	}
 }
 

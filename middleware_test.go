@@ -356,17 +356,31 @@ func TestCookieAttributes(t *testing.T) {
 		t.Errorf("with a Domain: cookie %q, want session_id, Secure", res.header.Get("Set-Cookie"))
 	}
 
+	res = do(t, newManager(t, NewMemoryStore(), Config{Path: "/app", SameSite: http.SameSiteNoneMode, Partitioned: true}).Middleware(greet), "GET", "/", "")
+	if c := res.cookie; c == nil || c.Name != DefaultPlainCookieName || c.Path != "/app" || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || !c.Secure {
+		t.Errorf("Path /app, SameSite None, Partitioned: cookie %q", res.header.Get("Set-Cookie"))
+	}
+	res = do(t, newManager(t, NewMemoryStore(), Config{SameSite: http.SameSiteStrictMode}).Middleware(greet), "GET", "/", "")
+	if c := res.cookie; c == nil || c.SameSite != http.SameSiteStrictMode || c.Name != DefaultCookieName {
+		t.Errorf("SameSite Strict: cookie %q", res.header.Get("Set-Cookie"))
+	}
+
 	host := newManager(t, NewMemoryStore(), Config{CookieName: "__Host-sid"}).Middleware(greet)
 	if res := do(t, host, "GET", "/", ""); res.cookie == nil || res.cookie.Name != "__Host-sid" || !res.cookie.Secure {
 		t.Errorf("__Host- cookie: %q", res.header.Get("Set-Cookie"))
 	}
 
 	for name, cfg := range map[string]Config{
-		"__Host- insecure":    {CookieName: "__Host-sid", Insecure: true},
-		"__Host- with domain": {CookieName: "__Host-sid", Domain: "example.com"},
-		"__Secure- insecure":  {CookieName: "__Secure-sid", Insecure: true},
-		"bad name":            {CookieName: "a b;c"},
-		"tiny idle timeout":   {IdleTimeout: time.Millisecond},
+		"__Host- insecure":        {CookieName: "__Host-sid", Insecure: true},
+		"__Host- with domain":     {CookieName: "__Host-sid", Domain: "example.com"},
+		"__Host- with a path":     {CookieName: "__Host-sid", Path: "/app"},
+		"SameSite None, insecure": {SameSite: http.SameSiteNoneMode, Insecure: true},
+		"Partitioned, insecure":   {Partitioned: true, Insecure: true},
+		"relative path":           {Path: "app"},
+		"path with ;":             {Path: "/a;b"},
+		"__Secure- insecure":      {CookieName: "__Secure-sid", Insecure: true},
+		"bad name":                {CookieName: "a b;c"},
+		"tiny idle timeout":       {IdleTimeout: time.Millisecond},
 	} {
 		if _, err := New(NewMemoryStore(), cfg); err == nil {
 			t.Errorf("New accepted %s", name)
