@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -83,8 +82,8 @@ func newID() string {
 // cookie returns the session cookie carrying id, without a lifetime.
 func (m *Manager) cookie(id string) *http.Cookie {
 	return &http.Cookie{
-		Name:     m.cfg.CookieName,
-		Value:    id,
+		Name:        m.cfg.CookieName,
+		Value:       id,
 		Path:        m.cfg.Path,
 		Domain:      m.cfg.Domain,
 		Secure:      !m.cfg.Insecure,
@@ -94,11 +93,14 @@ func (m *Manager) cookie(id string) *http.Cookie {
 	}
 }
 
-// setCookie puts the session cookie for id, living until expires, into h,
-// in place of any session cookie already there.
-func (m *Manager) setCookie(h http.Header, id string, expires time.Time) {
+// setCookie puts the session cookie for id, stored as rec, into h, in
+// place of any session cookie already there: it lives until the session's
+// deadline, or the browser's closing for a browser session.
+func (m *Manager) setCookie(h http.Header, id string, rec Record) {
 	c := m.cookie(id)
-	c.MaxAge = max(1, int(math.Ceil(expires.Sub(m.now()).Seconds())))
+	if !rec.BrowserSession {
+		c.MaxAge = max(1, int(math.Ceil(rec.Deadline.Sub(m.now()).Seconds())))
+	}
 	m.replaceCookie(h, c)
 }
 

@@ -2,10 +2,9 @@ package sessions
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -24,6 +23,9 @@ const (
 	fieldExpires  = "expiresAt" // the TTL field
 	fieldDeadline = "deadlineAt"
 	fieldValues   = "values"
+	fieldOwner    = "owner" // indexed: sessions are listed by owner
+	fieldIdle     = "idleSeconds"
+	fieldBrowser  = "browserSession"
 )
 
 // FirestoreConfig configures a [FirestoreStore]. The zero value is the
@@ -107,8 +109,7 @@ func (f *FirestoreStore) doc(id string) (*firestore.DocumentRef, error) {
 	if !ValidID(id) {
 		return nil, errMalformedID
 	}
-	sum := sha256.Sum256([]byte(id))
-	return f.coll.Doc(hex.EncodeToString(sum[:])), nil
+	return f.coll.Doc(Handle(id)), nil
 }
 
 // Create implements [Store] with one create-only write.
@@ -117,7 +118,7 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 	if err != nil {
 		return err
 	}
-	if rec.Values, err = f.checkRecord(rec.Values); err != nil {
+	if rec.Values, err = f.checkRecord(rec); err != nil {
 		return err
 	}
 	wr, err := ref.Create(ctx, encodeRecord(rec))
@@ -323,20 +324,73 @@ func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]a
 	if len(updates) == 0 {
 		return nil
 	}
+	return f.update(ctx, ref, "update", updates, func(r Record) Record { return r.withChanges(set, del) })
+}
+
+// SetAttrs implements [Store] with one field-level update, as Update.
+func (f *FirestoreStore) SetAttrs(ctx context.Context, id string, a Attrs) error {
+	ref, err := f.doc(id)
+	if err != nil {
+		return err
+	}
+	var updates []firestore.Update
+	for _, kv := range attrFields(a) {
+		v := kv.value
+		if v == nil {
+			v = firestore.Delete
+		}
+		updates = append(updates, firestore.Update{Path: kv.name, Value: v})
+	}
+	return f.update(ctx, ref, "set attrs", updates, func(r Record) Record {
+		r.Values = copyValues(r.Values)
+		r.setAttrs(a)
+		return r
+	})
+}
+
+// update makes a field-level update of ref that must find the document.
+// When the record is cached, the update is conditional on the cached
+// version, and apply gives the cached record after it, so the cache stays
+// exact; if that version is stale, the update is made unconditionally and
+// the record leaves the cache.
+func (f *FirestoreStore) update(ctx context.Context, ref *firestore.DocumentRef, op string, updates []firestore.Update, apply func(Record) Record) error {
 	if e, ok := f.cache.get(ref.Path); ok && !e.contended {
 		wr, err := ref.Update(ctx, updates, firestore.LastUpdateTime(e.version))
 		if err == nil {
-			f.cache.put(ref.Path, e.rec.withChanges(set, del), wr.UpdateTime)
+			f.cache.put(ref.Path, apply(e.rec), wr.UpdateTime)
 			return nil
 		}
 		f.cache.drop(ref.Path)
 		if !conflict(err) {
-			return storeError("update", err)
+			return storeError(op, err)
 		}
 		f.tel.conflict(ctx, "unconditional")
 	}
-	_, err = ref.Update(ctx, updates)
-	return storeError("update", err)
+	_, err := ref.Update(ctx, updates)
+	return storeError(op, err)
+}
+
+// A kv is a document field, by name.
+type kv struct {
+	name  string
+	value any // nil: the field is absent
+}
+
+// attrFields returns the document fields of a session's attributes; those
+// at their zero value are left out of documents, so that sessions without
+// an owner add nothing to the owner index.
+func attrFields(a Attrs) []kv {
+	fields := []kv{{fieldExpires, a.Expires}, {fieldDeadline, a.Deadline}, {fieldOwner, nil}, {fieldIdle, nil}, {fieldBrowser, nil}}
+	if a.Owner != "" {
+		fields[2].value = a.Owner
+	}
+	if a.Idle > 0 {
+		fields[3].value = int64(a.Idle / time.Second)
+	}
+	if a.BrowserSession {
+		fields[4].value = true
+	}
+	return fields
 }
 
 // withChanges returns a copy of r with set and del applied to its values.
@@ -363,7 +417,7 @@ func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Re
 	if err != nil {
 		return err
 	}
-	if rec.Values, err = f.checkRecord(rec.Values); err != nil {
+	if rec.Values, err = f.checkRecord(rec); err != nil {
 		return err
 	}
 	f.cache.drop(oldRef.Path)
@@ -443,13 +497,17 @@ func encodeRecord(rec Record) map[string]any {
 	if values == nil {
 		values = map[string]any{}
 	}
-	return map[string]any{
-		fieldViews:    rec.Views,
-		fieldCreated:  rec.Created,
-		fieldExpires:  rec.Expires,
-		fieldDeadline: rec.Deadline,
-		fieldValues:   values,
+	fields := map[string]any{
+		fieldViews:   rec.Views,
+		fieldCreated: rec.Created,
+		fieldValues:  values,
 	}
+	for _, kv := range attrFields(rec.attrs()) {
+		if kv.value != nil {
+			fields[kv.name] = kv.value
+		}
+	}
+	return fields
 }
 
 // decode returns the record held by a document's data. A field that is
@@ -463,6 +521,10 @@ func decode(data map[string]any) Record {
 	rec.Expires, _ = data[fieldExpires].(time.Time)
 	rec.Deadline, _ = data[fieldDeadline].(time.Time)
 	rec.Values, _ = data[fieldValues].(map[string]any)
+	rec.Owner, _ = data[fieldOwner].(string)
+	idle, _ := data[fieldIdle].(int64)
+	rec.Idle = time.Duration(idle) * time.Second
+	rec.BrowserSession, _ = data[fieldBrowser].(bool)
 	rec.Created, rec.Expires, rec.Deadline = rec.Created.UTC(), rec.Expires.UTC(), rec.Deadline.UTC()
 	for k, v := range rec.Values {
 		rec.Values[k] = inUTC(v)
@@ -490,12 +552,13 @@ func inUTC(v any) any {
 
 // checkRecord checks and encodes the values of a whole record, and checks
 // that its document fits Firestore's limits.
-func (f *FirestoreStore) checkRecord(values map[string]any) (map[string]any, error) {
-	values, err := checkChanges(values, nil)
+func (f *FirestoreStore) checkRecord(rec Record) (map[string]any, error) {
+	values, err := checkChanges(rec.Values, nil)
 	if err != nil {
 		return nil, err
 	}
-	return values, sizeOf(f.coll.ID, values).check()
+	rec.Values = values
+	return values, sizeOf(f.coll.ID, &rec).check()
 }
 
 // storeError maps Firestore's answers to this package's errors, keeping the
@@ -512,4 +575,57 @@ func storeError(op string, err error) error {
 		return fmt.Errorf("%w (firestore %s): %w", ErrExists, op, err)
 	}
 	return fmt.Errorf("sessions: firestore %s: %w", op, err)
+}
+
+// Owned implements [OwnerIndex] with one query on the owner field, which
+// needs its single-field index (Firestore's default; the README's set-up
+// keeps it).
+func (f *FirestoreStore) Owned(ctx context.Context, owner string, now time.Time, idle time.Duration) ([]OwnedSession, error) {
+	snaps, err := f.coll.Where(fieldOwner, "==", owner).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, storeError("owned", err)
+	}
+	var out []OwnedSession
+	for _, snap := range snaps {
+		rec := decode(snap.Data())
+		if rec.live(now) {
+			o := ownedSession("", rec, idle)
+			o.Handle = snap.Ref.ID
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// DeleteOwned implements [OwnerIndex]: the query of Owned, and the
+// deletes in one batch. Other instances notice at their session's next
+// view: their cached version no longer matches.
+func (f *FirestoreStore) DeleteOwned(ctx context.Context, owner string, handles []string) (int, error) {
+	snaps, err := f.coll.Where(fieldOwner, "==", owner).Documents(ctx).GetAll()
+	if err != nil {
+		return 0, storeError("delete owned", err)
+	}
+	bw := f.client.BulkWriter(ctx)
+	var jobs []*firestore.BulkWriterJob
+	for _, snap := range snaps {
+		if handles != nil && !slices.Contains(handles, snap.Ref.ID) {
+			continue
+		}
+		f.cache.drop(snap.Ref.Path)
+		job, err := bw.Delete(snap.Ref)
+		if err != nil {
+			bw.End()
+			return 0, storeError("delete owned", err)
+		}
+		jobs = append(jobs, job)
+	}
+	bw.End()
+	n := 0
+	for _, job := range jobs {
+		if _, err := job.Results(); err != nil {
+			return n, storeError("delete owned", err)
+		}
+		n++
+	}
+	return n, nil
 }

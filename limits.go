@@ -154,11 +154,16 @@ func emptyDocumentBytes(coll string) int {
 // without values.
 const emptyDocumentFields = 5
 
-// sizeOf returns the size of the document of a session with values, in
-// collection coll.
-func sizeOf(coll string, values map[string]any) docSize {
+// sizeOf returns the size of the document of rec in collection coll.
+func sizeOf(coll string, rec *Record) docSize {
 	d := docSize{bytes: emptyDocumentBytes(coll), fields: emptyDocumentFields}
-	for k, v := range values {
+	for _, kv := range attrFields(rec.attrs())[2:] { // beside expiresAt and deadlineAt
+		if kv.value != nil {
+			d.bytes += len(kv.name) + 1 + valueBytes(kv.value)
+			d.fields++
+		}
+	}
+	for k, v := range rec.Values {
 		d.add(k, v, 1)
 	}
 	return d

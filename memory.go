@@ -31,8 +31,9 @@ type MemoryStore struct {
 	MaxBytes int
 
 	mu       sync.Mutex
-	sessions map[string]*list.Element // of *memEntry
-	lru      list.List                // most recently used at the front
+	sessions map[string]*list.Element   // of *memEntry
+	owners   map[string]map[string]bool // owner → ids of its sessions
+	lru      list.List                  // most recently used at the front
 	bytes    int
 }
 
@@ -116,7 +117,7 @@ func (r *memRecord) update(set map[string]any, del []string) {
 // check reports whether r fits Firestore's limits, so that a session that
 // works in memory works in Firestore too.
 func (r *memRecord) check() error {
-	d := docSize{bytes: emptyDocumentBytes(DefaultCollection), fields: emptyDocumentFields}
+	d := sizeOf(DefaultCollection, &r.Record) // its Values are nil: add them
 	for _, kv := range r.values {
 		d.add(kv.key, kv.value, 1)
 	}
@@ -156,6 +157,15 @@ func (m *MemoryStore) put(id string, rec memRecord) error {
 	m.remove(id)
 	m.sessions[id] = m.lru.PushFront(e)
 	m.bytes += e.size
+	if o := rec.Owner; o != "" {
+		if m.owners == nil {
+			m.owners = make(map[string]map[string]bool)
+		}
+		if m.owners[o] == nil {
+			m.owners[o] = make(map[string]bool)
+		}
+		m.owners[o][id] = true
+	}
 	for m.lru.Len() > maxSessions || m.bytes > maxBytes {
 		m.remove(m.lru.Back().Value.(*memEntry).id)
 	}
@@ -165,8 +175,15 @@ func (m *MemoryStore) put(id string, rec memRecord) error {
 // remove drops the record of id, if any; m.mu must be held.
 func (m *MemoryStore) remove(id string) {
 	if el, ok := m.sessions[id]; ok {
-		m.bytes -= m.lru.Remove(el).(*memEntry).size
+		e := m.lru.Remove(el).(*memEntry)
+		m.bytes -= e.size
 		delete(m.sessions, id)
+		if o := e.rec.Owner; o != "" {
+			delete(m.owners[o], id)
+			if len(m.owners[o]) == 0 {
+				delete(m.owners, o)
+			}
+		}
 	}
 }
 
@@ -231,6 +248,59 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 		return err
 	}
 	return m.put(id, rec)
+}
+
+// SetAttrs implements [Store].
+func (m *MemoryStore) SetAttrs(ctx context.Context, id string, a Attrs) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.get(id)
+	if !ok {
+		return ErrNotFound
+	}
+	rec := e.rec
+	rec.setAttrs(a)
+	if err := rec.check(); err != nil {
+		return err
+	}
+	return m.put(id, rec)
+}
+
+// Owned implements [OwnerIndex] from an index of the sessions by owner.
+func (m *MemoryStore) Owned(ctx context.Context, owner string, now time.Time, idle time.Duration) ([]OwnedSession, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []OwnedSession
+	for id := range m.owners[owner] {
+		e := m.sessions[id].Value.(*memEntry)
+		if e.rec.live(now) {
+			out = append(out, ownedSession(id, e.rec.record(), idle))
+		}
+	}
+	return out, nil
+}
+
+// DeleteOwned implements [OwnerIndex].
+func (m *MemoryStore) DeleteOwned(ctx context.Context, owner string, handles []string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id := range m.owners[owner] {
+		if handles == nil || slices.Contains(handles, Handle(id)) {
+			m.remove(id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Rename implements [Store].

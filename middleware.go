@@ -19,7 +19,8 @@ import (
 type Manager struct {
 	cfg        Config
 	store      Store
-	collection string // of the store's documents, for their size
+	collection string     // of the store's documents, for their size
+	owners     OwnerIndex // the store, when it is one
 	visits     visits
 	breaker    breaker
 	now        func() time.Time // the clock; tests replace it
@@ -44,6 +45,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if f, ok := store.(*FirestoreStore); ok {
 		m.collection = f.coll.ID
 	}
+	m.owners, _ = store.(OwnerIndex)
 	m.visits = visits{visit: m.storeVisit, queues: make(map[string]*queue)}
 	m.breaker.now = func() time.Time { return m.now() }
 	return m, nil
@@ -130,7 +132,7 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	// old id back.
 	private(w.Header())
 	if s.isNew {
-		m.setCookie(w.Header(), s.id, s.rec.Deadline)
+		m.setCookie(w.Header(), s.id, s.rec)
 	}
 	return s, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -309,7 +308,7 @@ func (s *Session) docSize() *docSize {
 		if s.mgr != nil {
 			coll = s.mgr.collection
 		}
-		d := sizeOf(coll, s.rec.Values)
+		d := sizeOf(coll, &s.rec)
 		s.size = &d
 	}
 	return s.size
@@ -321,12 +320,11 @@ func (s *Session) materialize() error {
 	if !s.pending || s.id != "" {
 		return nil
 	}
-	id := newID()
-	deadline := s.rec.Deadline
-	if !s.w.stage(func(h http.Header) { s.mgr.setCookie(h, id, deadline) }) {
+	s.id = newID()
+	if !s.w.stage(s.cookieStage()) {
+		s.id = ""
 		return ErrHeadersWritten
 	}
-	s.id = id
 	return nil
 }
 
@@ -369,7 +367,7 @@ func (s *Session) Renew(ctx context.Context) error {
 	}
 	s.id = newID
 	s.set, s.deleted = nil, nil // the new record holds them already
-	if !s.w.stage(func(h http.Header) { s.mgr.setCookie(h, newID, rec.Deadline) }) {
+	if !s.w.stage(s.cookieStage()) {
 		// Another of the handler's goroutines sent the headers meanwhile:
 		// the old id is deleted, and the visitor gets a new session.
 		return ErrHeadersWritten

@@ -23,8 +23,8 @@ type Store interface {
 	Create(ctx context.Context, id string, rec Record) error
 
 	// Visit atomically adds views to the view count of the live session
-	// stored under id and slides its idle expiry to now+idle (never past
-	// rec.Deadline). It returns the record as stored after the change, so the
+	// stored under id and slides its idle expiry to now+idle, or now plus
+	// the record's own Idle when it has one (never past its Deadline). It returns the record as stored after the change, so the
 	// views of this visit are numbered Views-views+1 … Views, and no other
 	// visit gets those numbers.
 	//
@@ -38,6 +38,12 @@ type Store interface {
 	// different keys all survive. A missing record is reported as
 	// [ErrNotFound].
 	Update(ctx context.Context, id string, set map[string]any, del []string) error
+
+	// SetAttrs replaces the attributes of the live session under id: its
+	// owner, its own idle timeout, its expiry and deadline, its cookie kind.
+	// Its values and view count are left as they are. A missing record is
+	// reported as [ErrNotFound].
+	SetAttrs(ctx context.Context, id string, a Attrs) error
 
 	// Rename atomically stores rec under newID and deletes the record under
 	// oldID. It backs [Session.Renew].
@@ -79,9 +85,37 @@ type Record struct {
 	// Deadline is when the session ends however often it is used: the
 	// absolute lifetime, fixed at creation.
 	Deadline time.Time
-	// Values holds the application's data, by key. Its values are of the
-	// types listed at [Session.Set].
+	// Values holds the application's data, by key, as [Session.Set]
+	// encodes it.
 	Values map[string]any
+	// Owner is who the session belongs to (see [Session.SetOwner]); ""
+	// for none.
+	Owner string
+	// Idle is the session's own idle timeout (see [Session.SetLifetime]);
+	// 0 for the Manager's.
+	Idle time.Duration
+	// BrowserSession is true when the session's cookie has no Max-Age, so
+	// that the browser drops it when it closes.
+	BrowserSession bool
+}
+
+// Attrs are what a session holds beside its values and view count, changed
+// together by [Store.SetAttrs].
+type Attrs struct {
+	Owner             string
+	Idle              time.Duration
+	Expires, Deadline time.Time
+	BrowserSession    bool
+}
+
+// attrs returns the attributes of r.
+func (r *Record) attrs() Attrs {
+	return Attrs{Owner: r.Owner, Idle: r.Idle, Expires: r.Expires, Deadline: r.Deadline, BrowserSession: r.BrowserSession}
+}
+
+// setAttrs sets the attributes of r.
+func (r *Record) setAttrs(a Attrs) {
+	r.Owner, r.Idle, r.Expires, r.Deadline, r.BrowserSession = a.Owner, a.Idle, a.Expires, a.Deadline, a.BrowserSession
 }
 
 // live reports whether r is still a session at now.
@@ -89,8 +123,12 @@ func (r *Record) live(now time.Time) bool {
 	return now.Before(r.Expires) && now.Before(r.Deadline)
 }
 
-// slide moves the idle expiry of r to now+idle, capped by the deadline.
+// slide moves the idle expiry of r to now+idle, or now plus the session's
+// own idle timeout, capped by the deadline.
 func (r *Record) slide(now time.Time, idle time.Duration) {
+	if r.Idle > 0 {
+		idle = r.Idle
+	}
 	r.Expires = now.Add(idle)
 	if r.Deadline.Before(r.Expires) {
 		r.Expires = r.Deadline

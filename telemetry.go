@@ -202,6 +202,13 @@ func (s instrumented) Update(ctx context.Context, id string, set map[string]any,
 	return err
 }
 
+func (s instrumented) SetAttrs(ctx context.Context, id string, a Attrs) error {
+	ctx, c := s.t.begin(ctx, "set attrs")
+	err := s.Store.SetAttrs(ctx, id, a)
+	c.end(ctx, err)
+	return err
+}
+
 func (s instrumented) Rename(ctx context.Context, oldID, newID string, rec Record) error {
 	ctx, c := s.t.begin(ctx, "rename")
 	err := s.Store.Rename(ctx, oldID, newID, rec)

@@ -13,6 +13,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +43,9 @@ func TestStore(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 		{"ConcurrentVisits", concurrentVisits},
 		{"ConcurrentUpdates", concurrentUpdates},
 		{"CancelledContext", cancelledContext},
+		{"NestedValues", nestedValues},
+		{"Attrs", attrs},
+		{"Owners", owners},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newStore(t)) })
 	}
@@ -372,5 +377,107 @@ func cancelledContext(t *testing.T, st sessions.Store) {
 	rec, err := st.Visit(context.Background(), id, 1, now, time.Hour)
 	if err != nil || rec.Views != 2 || rec.Values["k"] != nil {
 		t.Errorf("after cancelled calls: %+v, %v; want 2 views and no k", rec, err)
+	}
+}
+
+// nestedValues: maps and arrays, as Session.Set encodes structs, slices and
+// maps, come back as they went in.
+func nestedValues(t *testing.T, st sessions.Store) {
+	ctx := context.Background()
+	id, now := stored(t, st)
+	cart := map[string]any{
+		"items": []any{map[string]any{"sku": "apple", "qty": int64(3)}, map[string]any{"sku": "pear", "qty": int64(1)}},
+		"when":  now,
+		"none":  nil,
+		"tags":  map[string]any{},
+		"list":  []any{},
+	}
+	if err := st.Update(ctx, id, map[string]any{"cart": cart}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Visit(ctx, id, 1, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rec.Values["cart"], cart) {
+		t.Errorf("cart = %#v\nwant %#v", rec.Values["cart"], cart)
+	}
+}
+
+// attrs: SetAttrs changes the owner, expiry and own idle timeout, which
+// later visits slide by; values and views stay.
+func attrs(t *testing.T, st sessions.Store) {
+	ctx := context.Background()
+	id, now := stored(t, st)
+	a := sessions.Attrs{Owner: "ada", Idle: 30 * time.Second, Expires: now.Add(30 * time.Second), Deadline: now.Add(48 * time.Hour), BrowserSession: true}
+	if err := st.SetAttrs(ctx, id, a); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Visit(ctx, id, 1, now.Add(time.Second), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Owner != "ada" || rec.Idle != 30*time.Second || !rec.BrowserSession || !rec.Deadline.Equal(a.Deadline) ||
+		!rec.Expires.Equal(now.Add(31*time.Second)) || rec.Views != 2 || rec.Values["greeting"] == nil {
+		t.Errorf("record = %+v, want owner ada, own idle 30s sliding the expiry, 2 views, values kept", rec)
+	}
+	if err := st.SetAttrs(ctx, id, sessions.Attrs{Expires: rec.Expires, Deadline: rec.Deadline}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = st.Visit(ctx, id, 1, now, time.Hour); err != nil || rec.Owner != "" || rec.Idle != 0 || rec.BrowserSession {
+		t.Errorf("after clearing: %+v %v", rec, err)
+	}
+	if err := st.SetAttrs(ctx, uuid.NewString(), a); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("SetAttrs of a missing session: %v, want ErrNotFound", err)
+	}
+}
+
+// owners: a store that is a sessions.OwnerIndex lists an owner's live
+// sessions and deletes them, by handle or all.
+func owners(t *testing.T, st sessions.Store) {
+	idx, ok := st.(sessions.OwnerIndex)
+	if !ok {
+		t.Skip("not an OwnerIndex")
+	}
+	ctx := context.Background()
+	owner := "user-" + uuid.NewString()
+	var ids []string
+	for range 3 {
+		id, now := stored(t, st)
+		if err := st.SetAttrs(ctx, id, sessions.Attrs{Owner: owner, Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	stored(t, st) // someone else's
+	now := now()
+	list, err := idx.Owned(ctx, owner, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handles []string
+	for _, o := range list {
+		handles = append(handles, o.Handle)
+		if o.Values["greeting"] == nil || o.Created.IsZero() || o.LastSeen.After(now) || o.Expires.Before(now) {
+			t.Errorf("owned session %+v lacks values or times", o)
+		}
+	}
+	want := []string{sessions.Handle(ids[0]), sessions.Handle(ids[1]), sessions.Handle(ids[2])}
+	slices.Sort(handles)
+	slices.Sort(want)
+	if !slices.Equal(handles, want) {
+		t.Fatalf("owned handles = %v, want %v", handles, want)
+	}
+	if n, err := idx.DeleteOwned(ctx, owner, []string{sessions.Handle(ids[0])}); n != 1 || err != nil {
+		t.Errorf("DeleteOwned of one = %d %v", n, err)
+	}
+	if _, err := st.Visit(ctx, ids[0], 1, now, time.Hour); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("deleted session visited: %v", err)
+	}
+	if n, err := idx.DeleteOwned(ctx, owner, nil); n != 2 || err != nil {
+		t.Errorf("DeleteOwned of all = %d %v, want 2", n, err)
+	}
+	if list, err := idx.Owned(ctx, owner, now, time.Hour); len(list) != 0 || err != nil {
+		t.Errorf("after deleting all: %v %v", list, err)
 	}
 }

@@ -21,7 +21,11 @@ type gobStore struct {
 	blobs map[string][]byte
 }
 
-func init() { gob.Register(time.Time{}) }
+func init() {
+	gob.Register(time.Time{})
+	gob.Register(map[string]any{})
+	gob.Register([]any{})
+}
 
 func (s *gobStore) get(id string) (sessions.Record, bool) {
 	var rec sessions.Record
@@ -29,7 +33,29 @@ func (s *gobStore) get(id string) (sessions.Record, bool) {
 	if !ok || gob.NewDecoder(bytes.NewReader(b)).Decode(&rec) != nil {
 		return sessions.Record{}, false
 	}
+	for k, v := range rec.Values {
+		rec.Values[k] = emptyArrays(v)
+	}
 	return rec, true
+}
+
+// emptyArrays gives back the empty arrays that gob decodes as nil slices:
+// an encoded value holds no nil slice (a nil slice is stored as nil).
+func emptyArrays(v any) any {
+	switch v := v.(type) {
+	case []any:
+		if v == nil {
+			return []any{}
+		}
+		for i, x := range v {
+			v[i] = emptyArrays(x)
+		}
+	case map[string]any:
+		for k, x := range v {
+			v[k] = emptyArrays(x)
+		}
+	}
+	return v
 }
 
 func (s *gobStore) put(id string, rec sessions.Record) error {
@@ -82,6 +108,9 @@ func (s *gobStore) Visit(ctx context.Context, id string, views int64, now time.T
 		return sessions.Record{}, sessions.ErrNotFound
 	}
 	rec.Views += views
+	if rec.Idle > 0 {
+		idle = rec.Idle
+	}
 	if now.Add(idle).Before(rec.Deadline) {
 		rec.Expires = now.Add(idle)
 	} else {
@@ -107,6 +136,20 @@ func (s *gobStore) Update(ctx context.Context, id string, set map[string]any, de
 	for _, k := range del {
 		delete(rec.Values, k)
 	}
+	return s.put(id, rec)
+}
+
+func (s *gobStore) SetAttrs(ctx context.Context, id string, a sessions.Attrs) error {
+	unlock, err := s.check(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rec, ok := s.get(id)
+	if !ok {
+		return sessions.ErrNotFound
+	}
+	rec.Owner, rec.Idle, rec.Expires, rec.Deadline, rec.BrowserSession = a.Owner, a.Idle, a.Expires, a.Deadline, a.BrowserSession
 	return s.put(id, rec)
 }
 
