@@ -42,6 +42,18 @@ type Config struct {
 	// Insecure.
 	SameSite http.SameSite
 
+	// TokenHeader, when set, makes the Manager carry the session id in this
+	// request header instead of a cookie, for API and mobile clients:
+	// requests send it (as "Authorization: Bearer <id>" when TokenHeader is
+	// "Authorization"), and a response that gives the session a new id (a
+	// new session, Renew, a lazy session's first change) carries it in the
+	// same header, or in Session-Token ([TokenResponseHeader]) for
+	// Authorization; Destroy answers with that header empty. Such a Manager
+	// sets no cookie, so browsers' pages need a Manager of their own: two
+	// Managers on one store share the sessions. Keep tokens out of reach of
+	// page scripts, which can read response headers. Default: cookies.
+	TokenHeader string
+
 	// Partitioned sets the cookie's Partitioned attribute (CHIPS): a page
 	// embedded in other sites gets a separate cookie jar under each of
 	// them, which browsers that block third-party cookies still allow.
@@ -124,6 +136,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode {
 		c.SameSite = http.SameSiteLaxMode
+	}
+	if c.TokenHeader != "" {
+		if !validHeaderName(c.TokenHeader) {
+			return c, fmt.Errorf("sessions: config: TokenHeader %q is not a header name", c.TokenHeader)
+		}
+		c.TokenHeader = http.CanonicalHeaderKey(c.TokenHeader)
 	}
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName

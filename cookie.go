@@ -97,6 +97,10 @@ func (m *Manager) cookie(id string) *http.Cookie {
 // place of any session cookie already there: it lives until the session's
 // deadline, or the browser's closing for a browser session.
 func (m *Manager) setCookie(h http.Header, id string, rec Record) {
+	if m.cfg.TokenHeader != "" {
+		h.Set(m.cfg.tokenOut(), id)
+		return
+	}
 	c := m.cookie(id)
 	if !rec.BrowserSession {
 		c.MaxAge = max(1, int(math.Ceil(rec.Deadline.Sub(m.now()).Seconds())))
@@ -106,6 +110,10 @@ func (m *Manager) setCookie(h http.Header, id string, rec Record) {
 
 // expireCookie tells the browser to drop the session cookie.
 func (m *Manager) expireCookie(h http.Header) {
+	if m.cfg.TokenHeader != "" {
+		h.Set(m.cfg.tokenOut(), "")
+		return
+	}
 	c := m.cookie("")
 	c.MaxAge = -1
 	m.replaceCookie(h, c)
@@ -118,14 +126,28 @@ func (m *Manager) replaceCookie(h http.Header, c *http.Cookie) {
 	}), c.String())
 }
 
-// private marks a response of a session as depending on the cookie, and
-// as no cache's to keep unless the handler says otherwise: set before the
-// handler runs, which may relax Cache-Control for pages that allow it.
-func private(h http.Header) {
-	if !containsToken(h.Values("Vary"), "Cookie") {
-		h.Add("Vary", "Cookie")
+// private marks a response of a session as depending on the cookie (or
+// token header), and as no cache's to keep unless the handler says
+// otherwise: set before the handler runs, which may relax Cache-Control for
+// pages that allow it.
+func (m *Manager) private(h http.Header) {
+	vary := "Cookie"
+	if m.cfg.TokenHeader != "" {
+		vary = m.cfg.TokenHeader
+	}
+	if !containsToken(h.Values("Vary"), vary) {
+		h.Add("Vary", vary)
 	}
 	h.Set("Cache-Control", "no-store")
+}
+
+// readID returns the well-formed session id the request carries, from its
+// cookie or token header.
+func (m *Manager) readID(r *http.Request) (string, bool) {
+	if m.cfg.TokenHeader != "" {
+		return tokenID(r, m.cfg.TokenHeader)
+	}
+	return requestID(r, m.cfg.CookieName)
 }
 
 // keepCookiePrivate is the last look at a response's headers: one that
@@ -133,10 +155,16 @@ func private(h http.Header) {
 // the handler chose, so no shared cache stores it or serves it to anyone
 // else.
 func (m *Manager) keepCookiePrivate(h http.Header) {
+	if m.cfg.TokenHeader != "" {
+		if _, ok := h[m.cfg.tokenOut()]; ok {
+			m.private(h)
+		}
+		return
+	}
 	prefix := m.cfg.CookieName + "="
 	for _, v := range h["Set-Cookie"] {
 		if strings.HasPrefix(v, prefix) {
-			private(h)
+			m.private(h)
 			return
 		}
 	}

@@ -107,7 +107,7 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	ctx, cancel := m.storeContext(r.Context())
 	defer cancel()
 	s := &Session{mgr: m, w: w}
-	if id, ok := requestID(r, m.cfg.CookieName); ok {
+	if id, ok := m.readID(r); ok {
 		rec, err := m.visits.do(ctx, id)
 		switch {
 		case err == nil:
@@ -122,7 +122,7 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 		}
 	}
 	if s.pending {
-		private(w.Header())
+		m.private(w.Header())
 		return s, nil // no cookie until the handler changes the session
 	}
 	// The cookie lives until the session's absolute deadline (the server
@@ -130,7 +130,7 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	// changes: here for a new session, and at Renew and Destroy. A request
 	// that read the session before a Renew elsewhere thus never sends the
 	// old id back.
-	private(w.Header())
+	m.private(w.Header())
 	if s.isNew {
 		m.setCookie(w.Header(), s.id, s.rec)
 	}

@@ -1,0 +1,47 @@
+package sessions
+
+import (
+	"net/http"
+	"strings"
+)
+
+// TokenResponseHeader carries a new session token in responses when
+// Config.TokenHeader is "Authorization", a header that answers cannot
+// carry.
+const TokenResponseHeader = "Session-Token"
+
+// tokenID returns the well-formed session id carried by the request's
+// header name, as "Bearer <id>" when name is Authorization.
+func tokenID(r *http.Request, name string) (string, bool) {
+	v := r.Header.Get(name)
+	if name == "Authorization" {
+		scheme, token, ok := strings.Cut(v, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", false
+		}
+		v = strings.TrimSpace(token)
+	}
+	return parseID(v)
+}
+
+// tokenOut returns the response header that carries new tokens.
+func (c *Config) tokenOut() string {
+	if c.TokenHeader == "Authorization" {
+		return TokenResponseHeader
+	}
+	return c.TokenHeader
+}
+
+// validHeaderName reports whether name can name an HTTP header.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
