@@ -1,13 +1,18 @@
 package sessions_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/firestore-sessions/sessions"
 	"github.com/justinas/alice"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // The tutorial's page: a view count per visitor, with the greeting chosen
@@ -99,4 +104,305 @@ func ExampleSession_GetInt() {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	// Output:
 	// 1 false
+}
+
+// visit sends a GET for path to h with the session cookie c (none when
+// nil), and returns the answer's body and the session cookie it set, or c.
+func visit(h http.Handler, path string, c *http.Cookie) (string, *http.Cookie) {
+	r := httptest.NewRequest("GET", path, nil)
+	if c != nil {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	for _, set := range w.Result().Cookies() {
+		c = set
+	}
+	return w.Body.String(), c
+}
+
+// A cart struct, stored as native Firestore fields (a map with an array of
+// maps, readable in the console) and read back into its Go type.
+func ExampleGetAs() {
+	type Item struct {
+		SKU      string `firestore:"sku"`
+		Quantity int    `firestore:"qty"`
+	}
+	type Cart struct {
+		Items  []Item    `firestore:"items"`
+		Coupon string    `firestore:"coupon,omitempty"`
+		Since  time.Time `firestore:"since"`
+	}
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/add", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		cart, _, err := sessions.GetAs[Cart](s, "cart")
+		if err != nil { // a value of another shape under "cart"
+			http.Error(w, "bad cart", http.StatusInternalServerError)
+			return
+		}
+		if cart.Since.IsZero() {
+			cart.Since = time.Now()
+		}
+		cart.Items = append(cart.Items, Item{SKU: r.FormValue("sku"), Quantity: 1})
+		if err := s.Set("cart", cart); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%d items", len(cart.Items))
+	})
+	h := m.Middleware(mux)
+
+	body, c := visit(h, "/add?sku=apple", nil)
+	fmt.Println(body)
+	body, _ = visit(h, "/add?sku=pear", c)
+	fmt.Println(body)
+	// Output:
+	// 1 items
+	// 2 items
+}
+
+// With Lazy, anonymous traffic stores nothing: crawlers and uptime checks
+// cost no store call and get no cookie, and the session is stored when the
+// visitor does something that needs it.
+func ExampleConfig_lazy() {
+	store := sessions.NewMemoryStore()
+	m, _ := sessions.New(store, sessions.Config{Lazy: true})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "welcome")
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		if err := s.Renew(r.Context()); err != nil { // stores the session
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		_ = s.Set("user", "ada")
+	})
+	h := m.Middleware(mux)
+
+	for range 100 {
+		visit(h, "/", nil)
+	}
+	fmt.Println("sessions stored for 100 anonymous views:", store.Len())
+	_, c := visit(h, "/login", nil)
+	fmt.Println("after a login:", store.Len(), c != nil)
+	// Output:
+	// sessions stored for 100 anonymous views: 0
+	// after a login: 1 true
+}
+
+// Set refuses a change that would not fit in a Firestore document, in every
+// store, while the handler can still answer.
+func ExampleErrTooLarge() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		upload := make([]byte, 2<<20)
+		if err := s.Set("draft", upload); errors.Is(err, sessions.ErrTooLarge) {
+			http.Error(w, "draft too large to keep", http.StatusRequestEntityTooLarge)
+			return
+		}
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/draft", nil))
+	fmt.Println(w.Code)
+	// Output:
+	// 413
+}
+
+// "Log out everywhere": sessions bound to their user at login can be
+// listed and ended from any instance, after a password change or a lost
+// device.
+func ExampleManager_DestroyOwnerSessions() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		if err := s.Renew(r.Context()); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		if err := s.SetOwner(r.Context(), "user-42"); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		_ = s.Set("device", r.UserAgent())
+	})
+	mux.HandleFunc("/devices", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		list, err := m.OwnerSessions(r.Context(), s.Owner())
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "%d devices", len(list))
+	})
+	mux.HandleFunc("/logout-everywhere", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		n, err := m.DestroyOwnerSessions(r.Context(), s.Owner())
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		_ = s.Destroy(r.Context()) // expires this device's cookie
+		fmt.Fprintf(w, "ended %d sessions", n)
+	})
+	h := m.Middleware(mux)
+
+	_, laptop := visit(h, "/login", nil)
+	_, phone := visit(h, "/login", nil)
+	body, _ := visit(h, "/devices", laptop)
+	fmt.Println(body)
+	body, _ = visit(h, "/logout-everywhere", phone)
+	fmt.Println(body)
+	// Output:
+	// 2 devices
+	// ended 2 sessions
+}
+
+// Remember me: the box ticked at login gives this session 30 days of idle
+// time and 90 of life, for the store's expiry and the cookie alike; left
+// unticked, the cookie ends with the browser.
+func ExampleSession_SetLifetime() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		l := sessions.Lifetime{BrowserSession: true}
+		if r.FormValue("remember") == "on" {
+			l = sessions.Lifetime{Idle: 30 * 24 * time.Hour, Max: 90 * 24 * time.Hour}
+		}
+		if err := s.SetLifetime(r.Context(), l); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		}
+	}))
+	_, c := visit(h, "/login?remember=on", nil)
+	fmt.Println("remembered for days:", c.MaxAge/86400)
+	_, c = visit(h, "/login", nil)
+	fmt.Println("browser session:", c.MaxAge == 0)
+	// Output:
+	// remembered for days: 90
+	// browser session: true
+}
+
+// API and mobile clients carry the session in a header: the first answer
+// hands out the token, and later requests send it as a Bearer token.
+func ExampleConfig_tokenHeader() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{TokenHeader: "Authorization"})
+	api := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		fmt.Fprintf(w, "view %d", s.Views())
+	}))
+
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, httptest.NewRequest("GET", "/api/me", nil))
+	token := w.Header().Get(sessions.TokenResponseHeader)
+	fmt.Println(w.Body.String(), len(w.Result().Cookies()), "cookies")
+
+	r := httptest.NewRequest("GET", "/api/me", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w = httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	fmt.Println(w.Body.String())
+	// Output:
+	// view 1 0 cookies
+	// view 2
+}
+
+// A websocket loop or a background job uses a session outside the
+// middleware: Load counts a view, Save stores the changes field-level.
+func ExampleManager_Load() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	var id string
+	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		id = s.ID() // in a real app: the websocket handler's own session
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/ws", nil))
+
+	ctx := context.Background()
+	s, err := m.Load(ctx, id)
+	if err != nil {
+		fmt.Println("no such session:", err)
+		return
+	}
+	_ = s.Set("last_message", time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	if err := m.Save(ctx, s); err != nil {
+		fmt.Println("not saved:", err)
+		return
+	}
+	fmt.Println("view", s.Views())
+	// Output:
+	// view 2
+}
+
+// A flash message survives exactly until it is read: set on the POST, shown
+// on the page the POST redirects to.
+func ExampleSession_AddFlash() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/save", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		_ = s.AddFlash("Your profile was saved.")
+		http.Redirect(w, r, "/profile", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/profile", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		fmt.Fprint(w, s.Flashes())
+	})
+	h := m.Middleware(mux)
+
+	_, c := visit(h, "/save", nil)
+	body, _ := visit(h, "/profile", c)
+	fmt.Println(body)
+	body, _ = visit(h, "/profile", c)
+	fmt.Println(body)
+	// Output:
+	// [Your profile was saved.]
+	// []
+}
+
+// A page embedded in other sites (a widget, a payment or sign-in
+// callback) needs SameSite=None, and Partitioned to keep its cookie where
+// third-party cookies are blocked; New refuses None on an insecure cookie.
+func ExampleConfig_sameSite() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{
+		SameSite:    http.SameSiteNoneMode,
+		Partitioned: true,
+	})
+	_, c := visit(m.Middleware(http.NotFoundHandler()), "/widget", nil)
+	fmt.Println(c.SameSite == http.SameSiteNoneMode, c.Partitioned, c.Secure)
+
+	_, err := sessions.New(sessions.NewMemoryStore(), sessions.Config{SameSite: http.SameSiteNoneMode, Insecure: true})
+	fmt.Println(err)
+	// Output:
+	// true true true
+	// sessions: config: browsers refuse SameSite=None on a cookie that is not Secure: drop Insecure or choose Lax
+}
+
+// Metrics and spans go to the OpenTelemetry providers the app installs
+// (here a metric reader; in production an exporter to Cloud Monitoring and
+// Cloud Trace); without them they cost nothing.
+func ExampleConfig_telemetry() {
+	reader := sdkmetric.NewManualReader()
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+	})
+	h := m.Middleware(http.NotFoundHandler())
+	_, c := visit(h, "/", nil)
+	visit(h, "/", c)
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	for _, sm := range rm.ScopeMetrics {
+		for _, metric := range sm.Metrics {
+			if sum, ok := metric.Data.(metricdata.Sum[int64]); ok && (metric.Name == "sessions.views" || metric.Name == "sessions.created") {
+				fmt.Println(metric.Name, sum.DataPoints[0].Value)
+			}
+		}
+	}
+	// Unordered output:
+	// sessions.views 2
+	// sessions.created 1
 }
