@@ -46,8 +46,8 @@
 //     into one store call per round; between processes, a refused
 //     conditional commit is retried on a fresh read, and then falls back to
 //     an atomic increment, so no instance starves another and none waits.
-//   - The cookie (HttpOnly, Secure, SameSite=Lax, Path=/, Max-Age = the
-//     time to the session's absolute deadline) is sent only when it
+//   - The cookie (HttpOnly, Secure, SameSite=Lax and Path=/ unless
+//     configured, Max-Age = the time to the session's absolute deadline) is sent only when it
 //     changes: for a new session it is in the response headers before the
 //     handler runs, so it is sent even when the handler flushes first; a
 //     Renew or Destroy, from any of the handler's goroutines, sets it when
@@ -55,7 +55,11 @@
 //     the handler says; every session response carries Vary: Cookie and,
 //     unless the handler relaxes it, Cache-Control: no-store.
 //   - Saves write only the keys the handler set or deleted, as field-level
-//     updates, and only when something changed.
+//     updates, and only when something changed. Values may be structs,
+//     slices and maps, stored as native Firestore fields ([GetAs] reads
+//     them back), and Set refuses a change that would pass one of
+//     Firestore's document limits ([ErrTooLarge]), in every store, before
+//     the handler answers.
 //   - Sessions end after an idle timeout (sliding) and an absolute
 //     lifetime; the end is the timestamp field expiresAt, ready for a
 //     Firestore TTL policy, and an ended session is treated as absent even
@@ -63,4 +67,13 @@
 //   - Every store call has a deadline. When the store fails before the
 //     handler, the handler is not called and the visitor gets 503 from a
 //     replaceable ErrorHandler; the failure is logged with its gRPC code.
+//
+// Beyond the tutorial: lazy sessions that cost nothing until the handler
+// changes them ([Config].Lazy); sessions bound to an owner, listed and
+// ended together from any instance ([Session.SetOwner],
+// [Manager.DestroyOwnerSessions]); per-session lifetimes for remember-me
+// and browser-session cookies ([Session.SetLifetime]); session tokens in a
+// request header for API clients ([Config].TokenHeader) and sessions used
+// outside the middleware ([Manager.Load]); flash messages
+// ([Session.AddFlash]); OpenTelemetry spans and metrics.
 package sessions
