@@ -157,11 +157,18 @@ const emptyDocumentFields = 5
 // sizeOf returns the size of the document of rec in collection coll.
 func sizeOf(coll string, rec *Record) docSize {
 	d := docSize{bytes: emptyDocumentBytes(coll), fields: emptyDocumentFields}
-	for _, kv := range attrFields(rec.attrs())[2:] { // beside expiresAt and deadlineAt
-		if kv.value != nil {
-			d.bytes += len(kv.name) + 1 + valueBytes(kv.value)
-			d.fields++
-		}
+	// The attributes' fields, when attrFields writes them.
+	if rec.Owner != "" {
+		d.bytes += len(fieldOwner) + 1 + len(rec.Owner) + 1
+		d.fields++
+	}
+	if rec.Idle > 0 {
+		d.bytes += len(fieldIdle) + 1 + 8
+		d.fields++
+	}
+	if rec.BrowserSession {
+		d.bytes += len(fieldBrowser) + 1 + 1
+		d.fields++
 	}
 	for k, v := range rec.Values {
 		d.add(k, v, 1)

@@ -103,9 +103,28 @@ func (r *memRecord) size(id string) int {
 	return n
 }
 
-// update applies changes to the values.
+// after returns the document size and the memory size that r would have
+// under id with the changes applied, without applying them.
+func (r *memRecord) after(id string, set map[string]any, del []string) (docSize, int) {
+	d := sizeOf(DefaultCollection, &r.Record) // its Values are nil: add them
+	mem := entryOverhead + len(id)
+	for _, kv := range r.values {
+		if _, replaced := set[kv.key]; !replaced && !slices.Contains(del, kv.key) {
+			d.add(kv.key, kv.value, 1)
+			mem += 16 + len(kv.key) + valueSize(kv.value)
+		}
+	}
+	for k, v := range set {
+		d.add(k, v, 1)
+		mem += 16 + len(k) + valueSize(v)
+	}
+	return d, mem
+}
+
+// update applies changes to the values, in place: the store checks them
+// first with after, so that nothing can refuse them half-way.
 func (r *memRecord) update(set map[string]any, del []string) {
-	r.values = slices.DeleteFunc(slices.Clone(r.values), func(kv memValue) bool {
+	r.values = slices.DeleteFunc(r.values, func(kv memValue) bool {
 		_, replaced := set[kv.key]
 		return replaced || slices.Contains(del, kv.key)
 	})
@@ -137,19 +156,33 @@ func (m *MemoryStore) get(id string) (*memEntry, bool) {
 	return el.Value.(*memEntry), true
 }
 
+// bounds returns the store's bounds, defaults applied.
+func (m *MemoryStore) bounds() (sessions, bytes int) {
+	sessions, bytes = m.MaxSessions, m.MaxBytes
+	if sessions <= 0 {
+		sessions = DefaultMemorySessions
+	}
+	if bytes <= 0 {
+		bytes = DefaultMemoryBytes
+	}
+	return sessions, bytes
+}
+
+// tooBig refuses a session of size bytes over the bound max.
+func tooBig(size, max int) error {
+	if size > max {
+		return fmt.Errorf("sessions: memory store: a session of %d bytes exceeds MaxBytes (%d)", size, max)
+	}
+	return nil
+}
+
 // put stores rec under id, in place of any record there, and drops the
 // least recently used others as the bounds require; m.mu must be held.
 func (m *MemoryStore) put(id string, rec memRecord) error {
-	maxSessions, maxBytes := m.MaxSessions, m.MaxBytes
-	if maxSessions <= 0 {
-		maxSessions = DefaultMemorySessions
-	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultMemoryBytes
-	}
+	maxSessions, maxBytes := m.bounds()
 	e := &memEntry{id: id, rec: rec, size: rec.size(id)}
-	if e.size > maxBytes {
-		return fmt.Errorf("sessions: memory store: a session of %d bytes exceeds MaxBytes (%d)", e.size, maxBytes)
+	if err := tooBig(e.size, maxBytes); err != nil {
+		return err
 	}
 	if m.sessions == nil {
 		m.sessions = make(map[string]*list.Element)
@@ -243,10 +276,15 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 		return ErrNotFound
 	}
 	rec := e.rec
-	rec.update(set, del)
-	if err := rec.check(); err != nil {
+	d, mem := rec.after(id, set, del)
+	if err := d.check(); err != nil {
 		return err
 	}
+	_, maxBytes := m.bounds()
+	if err := tooBig(mem, maxBytes); err != nil {
+		return err
+	}
+	rec.update(set, del) // shares e's values: nothing may fail from here
 	return m.put(id, rec)
 }
 

@@ -134,7 +134,7 @@ func (s *Session) setAttrs(ctx context.Context, op string, a Attrs) error {
 		}
 	}
 	s.rec.setAttrs(a)
-	s.size = &size
+	s.size, s.sized = size, true
 	return nil
 }
 

@@ -31,7 +31,8 @@ type Session struct {
 	rec     Record          // as read from the store, with this request's changes applied
 	set     map[string]any  // keys set by this request, encoded
 	deleted map[string]bool // keys deleted by this request
-	size    *docSize        // of the document with this request's changes; nil until needed
+	size    docSize         // of the document with this request's changes, once sized
+	sized   bool
 	state   state
 }
 
@@ -180,7 +181,7 @@ func (s *Session) Set(key string, value any) error {
 	if err := s.changeable(); err != nil {
 		return err
 	}
-	size := *s.docSize()
+	size := s.docSize()
 	if old, ok := s.rec.Values[key]; ok {
 		size.add(key, old, -1)
 	}
@@ -191,7 +192,7 @@ func (s *Session) Set(key string, value any) error {
 	if err := s.materialize(); err != nil {
 		return err
 	}
-	*s.size = size
+	s.size = size
 	if s.rec.Values == nil {
 		s.rec.Values = make(map[string]any)
 	}
@@ -286,7 +287,7 @@ func (s *Session) remove(key string) (bool, error) {
 		return false, err
 	}
 	old, had := s.rec.Values[key]
-	if had && s.size != nil {
+	if had && s.sized {
 		s.size.add(key, old, -1)
 	}
 	delete(s.rec.Values, key)
@@ -302,14 +303,14 @@ func (s *Session) remove(key string) (bool, error) {
 
 // docSize returns the size of the session's document with this request's
 // changes, computing it the first time; s.mu must be held.
-func (s *Session) docSize() *docSize {
-	if s.size == nil {
+func (s *Session) docSize() docSize {
+	if !s.sized {
 		coll := DefaultCollection
 		if s.mgr != nil {
 			coll = s.mgr.collection
 		}
 		d := sizeOf(coll, &s.rec)
-		s.size = &d
+		s.size, s.sized = d, true
 	}
 	return s.size
 }

@@ -49,7 +49,7 @@ type telemetry struct {
 
 type opTelemetry struct {
 	span string
-	ok   metric.MeasurementOption
+	ok   []metric.RecordOption // one option, kept in a slice so that passing it allocates nothing
 }
 
 // ops are the store operations that telemetry reports.
@@ -80,7 +80,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 		return nil, err
 	}
 	for _, op := range ops {
-		t.ops[op] = opTelemetry{span: "sessions." + op, ok: metric.WithAttributeSet(callAttributes(op, 0))}
+		t.ops[op] = opTelemetry{span: "sessions." + op, ok: []metric.RecordOption{metric.WithAttributeSet(callAttributes(op, 0))}}
 	}
 	return t, nil
 }
@@ -118,7 +118,7 @@ func (c call) end(ctx context.Context, err error) {
 	}
 	d := time.Since(c.start).Seconds()
 	if code == 0 {
-		c.t.storeDuration.Record(ctx, d, c.t.ops[c.op].ok)
+		c.t.storeDuration.Record(ctx, d, c.t.ops[c.op].ok...)
 	} else {
 		attrs := metric.WithAttributeSet(callAttributes(c.op, code))
 		c.t.storeDuration.Record(ctx, d, attrs)

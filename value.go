@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"strings"
@@ -248,10 +249,19 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// isScalar reports whether v is a value that encode gives back as it is.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case nil, string, bool, int64, float64:
+		return true
+	}
+	return false
+}
+
 // checkChanges checks the keys and values of an update, for stores that may
 // be called by code other than a Session, and returns the values encoded.
 func checkChanges(set map[string]any, del []string) (map[string]any, error) {
-	enc := make(map[string]any, len(set))
+	enc, copied := set, false // a copy only when a value's encoding differs from it
 	for k, v := range set {
 		if err := checkKey(k); err != nil {
 			return nil, err
@@ -263,7 +273,12 @@ func checkChanges(set map[string]any, del []string) (map[string]any, error) {
 		if err := checkValue(k, x); err != nil {
 			return nil, err
 		}
-		enc[k] = x
+		if !isScalar(v) {
+			if !copied {
+				enc, copied = maps.Clone(set), true
+			}
+			enc[k] = x
+		}
 	}
 	for _, k := range del {
 		if err := checkKey(k); err != nil {
