@@ -122,3 +122,30 @@ func TestHandlerCannotMakeTheCookiePublic(t *testing.T) {
 		t.Errorf("returning view: cookie %v, Cache-Control %q; want the handler's", res.cookie, res.header.Get("Cache-Control"))
 	}
 }
+
+// Cookie settings hold for every cookie the Manager sends, on every store:
+// a new session's, Renew's, and Destroy's expired one, which only removes
+// the browser's cookie when its Path matches.
+func TestCookieSettingsOnEveryCookie(t *testing.T) {
+	eachStore(t, func(t *testing.T, st Store) {
+		h := newManager(t, st, Config{Path: "/app", SameSite: http.SameSiteNoneMode, Partitioned: true}).Middleware(colorPage)
+		h = http.StripPrefix("/app", h)
+		renew := newManager(t, st, Config{Path: "/app", SameSite: http.SameSiteNoneMode, Partitioned: true}).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := FromContext(r.Context())
+			_ = s.Renew(r.Context())
+		}))
+		first := do(t, h, "GET", "/app/", "")
+		cookie := DefaultPlainCookieName + "=" + first.cookie.Value
+		renewed := do(t, renew, "GET", "/app/renew", cookie)
+		destroyed := do(t, h, "GET", "/app/destroy", DefaultPlainCookieName+"="+renewed.cookie.Value)
+		for name, res := range map[string]response{"new": first, "renew": renewed, "destroy": destroyed} {
+			c := res.cookie
+			if c == nil || c.Path != "/app" || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || !c.Secure || !c.HttpOnly {
+				t.Errorf("%s: cookie %q, want Path=/app, SameSite=None, Partitioned, Secure, HttpOnly", name, res.header.Get("Set-Cookie"))
+			}
+		}
+		if destroyed.cookie == nil || destroyed.cookie.MaxAge >= 0 {
+			t.Errorf("destroy: cookie %v, want it expired", destroyed.cookie)
+		}
+	})
+}
