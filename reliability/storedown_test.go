@@ -18,7 +18,7 @@ import (
 )
 
 // recoveryLimit bounds the wait for the service to resume once the store
-// answers again. OpenFirestore caps gRPC's reconnection backoff at 1 s
+// answers again. OpenFirestore caps gRPC's reconnection backoff at 500 ms
 // (its default grows to 120 s): the figure is reported, the limit only
 // stops a stuck test.
 const recoveryLimit = 90 * time.Second
