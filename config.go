@@ -82,7 +82,7 @@ type Config struct {
 	Timeout time.Duration
 
 	// Lazy stores a new session only when the handler changes it (Set,
-	// Delete, Renew): until then a request without a valid session gets a
+	// Renew, SetOwner, SetLifetime): until then a request without a valid session gets a
 	// session that is not stored, has no id and no cookie, and costs no
 	// store call. Its view count starts at the request that stores it. Choose
 	// it when sessions matter only once the visitor does something (signs in,

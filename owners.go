@@ -114,11 +114,7 @@ func (s *Session) setAttrs(ctx context.Context, op string, a Attrs) error {
 	}
 	next := s.rec
 	next.setAttrs(a)
-	coll := DefaultCollection
-	if s.mgr != nil {
-		coll = s.mgr.collection
-	}
-	size := sizeOf(coll, &next)
+	size := sizeOf(s.collection(), &next)
 	if err := size.check(); err != nil {
 		return err
 	}

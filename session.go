@@ -178,6 +178,11 @@ func (s *Session) Set(key string, value any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.put(key, v)
+}
+
+// put stores the encoded value v under key; s.mu must be held.
+func (s *Session) put(key string, v any) error {
 	if err := s.changeable(); err != nil {
 		return err
 	}
@@ -258,9 +263,9 @@ const FlashKey = "flashes"
 // until Flashes reads them.
 func (s *Session) AddFlash(msg string) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	old, _ := s.rec.Values[FlashKey].([]any)
-	s.mu.Unlock()
-	return s.Set(FlashKey, append(slices.Clone(old), msg))
+	return s.put(FlashKey, append(slices.Clone(old), any(msg)))
 }
 
 // Flashes returns the flash messages added so far and deletes them, so
@@ -305,14 +310,17 @@ func (s *Session) remove(key string) (bool, error) {
 // changes, computing it the first time; s.mu must be held.
 func (s *Session) docSize() docSize {
 	if !s.sized {
-		coll := DefaultCollection
-		if s.mgr != nil {
-			coll = s.mgr.collection
-		}
-		d := sizeOf(coll, &s.rec)
-		s.size, s.sized = d, true
+		s.size, s.sized = sizeOf(s.collection(), &s.rec), true
 	}
 	return s.size
+}
+
+// collection returns the collection of the session's document.
+func (s *Session) collection() string {
+	if s.mgr == nil {
+		return DefaultCollection // a Session made by a test
+	}
+	return s.mgr.collection
 }
 
 // materialize gives a lazy session that is not stored yet its id and its
