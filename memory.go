@@ -179,8 +179,13 @@ func tooBig(size, max int) error {
 // put stores rec under id, in place of any record there, and drops the
 // least recently used others as the bounds require; m.mu must be held.
 func (m *MemoryStore) put(id string, rec memRecord) error {
+	return m.putSized(id, rec, rec.size(id))
+}
+
+// putSized is put for a record whose size under id is known.
+func (m *MemoryStore) putSized(id string, rec memRecord, size int) error {
 	maxSessions, maxBytes := m.bounds()
-	e := &memEntry{id: id, rec: rec, size: rec.size(id)}
+	e := &memEntry{id: id, rec: rec, size: size}
 	if err := tooBig(e.size, maxBytes); err != nil {
 		return err
 	}
@@ -285,7 +290,7 @@ func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any,
 		return err
 	}
 	rec.update(set, del) // shares e's values: nothing may fail from here
-	return m.put(id, rec)
+	return m.putSized(id, rec, mem)
 }
 
 // SetAttrs implements [Store].
