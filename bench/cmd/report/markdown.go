@@ -142,12 +142,14 @@ func writeReport(d *data, o options) string {
 	p("round trip by a delay proxy in front of the emulator, about what an app on App Engine or Cloud")
 	p("Run pays. On this 2-core machine the emulator (a JVM) shares the cores with both apps, the load")
 	p("generator and the proxies, so under 16 clients the emulator's queueing adds to every round trip:")
-	p("the spread p50 on the bare emulator is that queueing. Where a target above is missed, that is")
+	p("the spread p50 on the bare emulator is that queueing. Where a load target above is missed, that is")
 	p("the reason; a Firestore on its own machines (production) or a larger machine closes it, and the")
 	p("sequential runs, which queue nothing, show the round trips alone.")
 	p("")
 	p("Overhead is a contender's figure minus the bare handler's (medians of %d runs); a ratio divides", d.Micro.runs())
-	p("ours by the peer's. Load req/s are medians of %d alternating runs per target; see below.", d.Config.Rounds)
+	p("ours by the peer's. Ours includes checking every Set against Firestore's document limits, in")
+	p("the Session and again in the memory store. Load req/s are medians of %d alternating runs per", d.Config.Rounds)
+	p("target; see below.")
 	var fast []string
 	for _, v := range []string{"returning", "new"} {
 		ours, ok1 := d.Micro.fastestOverhead(v, "ours")
