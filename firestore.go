@@ -581,27 +581,30 @@ func storeError(op string, err error) error {
 // needs its single-field index (Firestore's default; the README's set-up
 // keeps it).
 func (f *FirestoreStore) Owned(ctx context.Context, owner string, now time.Time, idle time.Duration) ([]OwnedSession, error) {
-	snaps, err := f.coll.Where(fieldOwner, "==", owner).Documents(ctx).GetAll()
+	snaps, err := f.ownedDocs(ctx, owner)
 	if err != nil {
 		return nil, storeError("owned", err)
 	}
 	var out []OwnedSession
 	for _, snap := range snaps {
-		rec := decode(snap.Data())
-		if rec.live(now) {
-			o := ownedSession("", rec, idle)
-			o.Handle = snap.Ref.ID
-			out = append(out, o)
+		if rec := decode(snap.Data()); rec.live(now) {
+			out = append(out, ownedSession(snap.Ref.ID, rec, idle)) // the document id is the handle
 		}
 	}
 	return out, nil
+}
+
+// ownedDocs returns the documents of owner's sessions: one query on the
+// owner field.
+func (f *FirestoreStore) ownedDocs(ctx context.Context, owner string) ([]*firestore.DocumentSnapshot, error) {
+	return f.coll.Where(fieldOwner, "==", owner).Documents(ctx).GetAll()
 }
 
 // DeleteOwned implements [OwnerIndex]: the query of Owned, and the
 // deletes in one batch. Other instances notice at their session's next
 // view: their cached version no longer matches.
 func (f *FirestoreStore) DeleteOwned(ctx context.Context, owner string, handles []string) (int, error) {
-	snaps, err := f.coll.Where(fieldOwner, "==", owner).Documents(ctx).GetAll()
+	snaps, err := f.ownedDocs(ctx, owner)
 	if err != nil {
 		return 0, storeError("delete owned", err)
 	}

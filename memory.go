@@ -136,10 +136,7 @@ func (r *memRecord) update(set map[string]any, del []string) {
 // check reports whether r fits Firestore's limits, so that a session that
 // works in memory works in Firestore too.
 func (r *memRecord) check() error {
-	d := sizeOf(DefaultCollection, &r.Record) // its Values are nil: add them
-	for _, kv := range r.values {
-		d.add(kv.key, kv.value, 1)
-	}
+	d, _ := r.after("", nil, nil)
 	return d.check()
 }
 
@@ -323,7 +320,7 @@ func (m *MemoryStore) Owned(ctx context.Context, owner string, now time.Time, id
 	for id := range m.owners[owner] {
 		e := m.sessions[id].Value.(*memEntry)
 		if e.rec.live(now) {
-			out = append(out, ownedSession(id, e.rec.record(), idle))
+			out = append(out, ownedSession(Handle(id), e.rec.record(), idle))
 		}
 	}
 	return out, nil

@@ -52,13 +52,13 @@ func Handle(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ownedSession describes the session id stored as rec.
-func ownedSession(id string, rec Record, idle time.Duration) OwnedSession {
+// ownedSession describes the session of handle stored as rec.
+func ownedSession(handle string, rec Record, idle time.Duration) OwnedSession {
 	if rec.Idle > 0 {
 		idle = rec.Idle
 	}
 	return OwnedSession{
-		Handle:   Handle(id),
+		Handle:   handle,
 		Created:  rec.Created,
 		LastSeen: rec.Expires.Add(-idle),
 		Expires:  rec.Expires,
