@@ -55,7 +55,7 @@ func (s *Session) SetLifetime(ctx context.Context, l Lifetime) error {
 	if err := s.setAttrs(ctx, "set lifetime", a); err != nil {
 		return err
 	}
-	if s.id != "" && !s.w.stage(s.cookieStage()) {
+	if !s.w.stage(s.cookieStage()) { // setAttrs gave a lazy session its id
 		return ErrHeadersWritten
 	}
 	return nil
