@@ -117,6 +117,12 @@ type Config struct {
 	// nothing until the application installs an SDK.
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+
+	// Clock returns the current time, by which sessions are created, slid
+	// and found expired. Default time.Now; a test that steps through idle
+	// timeouts and lifetimes sets its own. Every Manager that shares a
+	// store should see the same time.
+	Clock func() time.Time
 }
 
 // Defaults used for zero Config fields.
@@ -163,6 +169,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
 	}
 	probe := &http.Cookie{Name: c.CookieName, Value: "v", Domain: c.Domain, Path: c.Path}
 	if err := probe.Valid(); err != nil {

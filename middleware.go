@@ -41,7 +41,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
 	}
-	m := &Manager{cfg: cfg, store: instrument(store, tel), collection: DefaultCollection, now: time.Now}
+	m := &Manager{cfg: cfg, store: instrument(store, tel), collection: DefaultCollection, now: cfg.Clock}
 	if f, ok := store.(*FirestoreStore); ok {
 		m.collection = f.coll.ID
 	}
