@@ -57,8 +57,9 @@ func (b *breaker) done(err error, probe bool) (opened, closed bool) {
 		b.probing = false
 	}
 	switch {
-	case errors.Is(err, context.Canceled):
-		// The client went away: nothing learnt about the store.
+	case errors.Is(err, context.Canceled) || errors.Is(err, errRequestEnded):
+		// The client went away, or its own deadline passed: nothing
+		// learnt about the store.
 	case outage(err):
 		b.failures++
 		if b.failures >= breakerThreshold {
@@ -72,6 +73,10 @@ func (b *breaker) done(err error, probe bool) (opened, closed bool) {
 	}
 	return false, closed
 }
+
+// errRequestEnded marks a failure of a request whose own context ended
+// first, which says nothing about the store.
+var errRequestEnded = errors.New("sessions: the request ended")
 
 // outage reports whether err means the store is down or too slow.
 func outage(err error) bool {

@@ -35,11 +35,11 @@ func (s *outageStore) Create(ctx context.Context, id string, rec Record) error {
 	return s.MemoryStore.Create(ctx, id, rec)
 }
 
-func (s *outageStore) Visit(ctx context.Context, id string, n int64, now time.Time, idle time.Duration) (Record, error) {
+func (s *outageStore) Visit(ctx context.Context, id string, n int64) (Record, error) {
 	if err := s.check(); err != nil {
 		return Record{}, err
 	}
-	return s.MemoryStore.Visit(ctx, id, n, now, idle)
+	return s.MemoryStore.Visit(ctx, id, n)
 }
 
 func TestFailFastDuringAnOutage(t *testing.T) {

@@ -120,8 +120,9 @@ func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) 
 
 // run counts the views of batch in one store visit. The visit
 // must not end with the request that happens to lead it, so it runs
-// detached from that request's cancellation, but within the earliest
-// deadline of the batch's requests: each is answered by its own deadline.
+// detached from that request's cancellation, within the latest deadline of
+// the batch's requests: a member with a short deadline leaves at it (see
+// do) without failing the others.
 func (v *visits) run(id string, batch []*waiter) (Record, error) {
 	if len(batch) == 1 {
 		// A batch of one answers nobody else: its own request's context
@@ -131,7 +132,12 @@ func (v *visits) run(id string, batch []*waiter) (Record, error) {
 	ctx := context.WithoutCancel(batch[0].ctx)
 	var deadline time.Time
 	for _, w := range batch {
-		if d, ok := w.ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		d, ok := w.ctx.Deadline()
+		if !ok {
+			deadline = time.Time{} // one member waits as long as it takes
+			break
+		}
+		if d.After(deadline) {
 			deadline = d
 		}
 	}

@@ -22,11 +22,11 @@ func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 	}
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	rec, err := m.visits.do(ctx, id)
+	rec, err := m.visit(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return &Session{mgr: m, w: &responseWriter{}, id: id, rec: rec}, nil
+	return &Session{mgr: m, w: &responseWriter{}, id: id, rec: rec, views: rec.Views}, nil
 }
 
 // Save stores the changes made to s since [Manager.Load] returned it, and
@@ -37,5 +37,5 @@ func (m *Manager) Save(ctx context.Context, s *Session) error {
 	if s.mgr != m || s.w == nil || s.w.ResponseWriter != nil {
 		return errors.New("sessions: Save takes a session that this Manager's Load returned")
 	}
-	return m.save(ctx, s)
+	return m.save(ctx, s, true)
 }

@@ -14,6 +14,11 @@ var (
 	ErrNotFound = errors.New("sessions: session not found")
 	// ErrExists means a session is already stored under an id.
 	ErrExists = errors.New("sessions: session already exists")
+	// ErrConflict means a conditional change found the session changed
+	// since the version it was conditioned on (see [Change].IfVersion). The
+	// Session's atomic operations retry on it; a store's caller of its own
+	// reads the session again.
+	ErrConflict = errors.New("sessions: session changed meanwhile")
 	// ErrHeadersWritten means a session change that needs a new cookie
 	// (Renew, Destroy) came after the response headers were sent.
 	ErrHeadersWritten = errors.New("sessions: response headers already written")

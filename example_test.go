@@ -344,12 +344,20 @@ func ExampleSession_AddFlash() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/save", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := sessions.FromContext(r.Context())
-		_ = s.AddFlash("Your profile was saved.")
+		if err := s.AddFlash(r.Context(), "Your profile was saved."); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
 		http.Redirect(w, r, "/profile", http.StatusSeeOther)
 	})
 	mux.HandleFunc("/profile", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := sessions.FromContext(r.Context())
-		fmt.Fprint(w, s.Flashes())
+		flashes, err := s.Flashes(r.Context())
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, flashes)
 	})
 	h := m.Middleware(mux)
 

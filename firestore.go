@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -18,14 +20,16 @@ import (
 
 // Field names of a session document.
 const (
-	fieldViews    = "views"
-	fieldCreated  = "createdAt"
-	fieldExpires  = "expiresAt" // the TTL field
-	fieldDeadline = "deadlineAt"
-	fieldValues   = "values"
-	fieldOwner    = "owner" // indexed: sessions are listed by owner
-	fieldIdle     = "idleSeconds"
-	fieldBrowser  = "browserSession"
+	fieldViews     = "views"
+	fieldCreated   = "createdAt"
+	fieldExpires   = "expiresAt" // the TTL field
+	fieldExpiresUs = "expiresUs" // expiresAt in microseconds, which a view's commit reads back
+	fieldDeadline  = "deadlineAt"
+	fieldValues    = "values"
+	fieldRev       = "rev"   // counts the changes of values and attributes
+	fieldOwner     = "owner" // indexed: sessions are listed by owner
+	fieldIdle      = "idleSeconds"
+	fieldBrowser   = "browserSession"
 )
 
 // FirestoreConfig configures a [FirestoreStore]. The zero value is the
@@ -59,40 +63,42 @@ const (
 // with [OpenFirestore].
 //
 // A document holds views (integer), createdAt, expiresAt and deadlineAt
-// (timestamps) and values (a map of the application's values). It is named
-// by the SHA-256 (hex) of the session id, so that whoever can read the
-// database (a console user, an export, a backup) cannot read live session
-// ids out of it and replay them as cookies. expiresAt is the end of the
-// session, moved forward by each visit: a TTL policy on it makes Firestore
-// delete ended sessions (see the README for the TTL and index set-up). TTL
-// deletion can lag by a day, so an expired document is treated as absent on
-// every read all the same.
+// (timestamps), values (a map of the application's values), and rev, which
+// counts the changes of values and attributes. It is named by the SHA-256
+// (hex) of the session id, so that whoever can read the database (a console
+// user, an export, a backup) cannot read live session ids out of it and
+// replay them as cookies. expiresAt is the end of the session: a TTL policy
+// on it makes Firestore delete ended sessions (see the README for the TTL
+// and index set-up). TTL deletion can lag by a day, so the Manager treats
+// an expired document as absent all the same.
 //
-// # Views: one round trip, no lock
+// # Views: one round trip on any instance, no lock
 //
-// A view is a read-modify-write, run optimistically: the write is a Commit
-// conditional on the document's update time as it was read (a
-// compare-and-set on its version), so it succeeds only if nothing changed
-// the session in between. The store keeps recently used records in memory
-// with their versions ([FirestoreConfig].CacheSize), so a returning view on
-// a warm instance is that one Commit. A session this instance has not seen
-// is read first: two round trips.
+// A view is one Commit that cannot conflict: Firestore's atomic increment
+// of views, with a precondition that the document exists (a destroyed or
+// renewed session stays gone), which also reads back, as transform results
+// of the same write, the new view count, rev and the expiry. It never moves
+// the expiry, so counting a view of an ended session cannot revive it; the
+// Manager slides the expiry by a separate write conditional on the version
+// it saw, and only from time to time.
 //
-// When the conditional Commit finds that another instance wrote the session
-// in between, the views are counted with Firestore's atomic increment,
-// which cannot conflict, and the session is marked contended: while it
-// stays so, its visits send the increment and a read of its current values
-// side by side, one round trip, until a read shows that nobody else wrote
-// it. A view thus never costs more than three round trips and never waits,
-// so instances sharing a hot session cannot starve each other. Nothing is
-// locked, so a client that dies between read and write leaves nothing
-// behind.
+// The store keeps the values and attributes of recently used sessions in
+// memory with the rev they had ([FirestoreConfig].CacheSize). When the rev
+// read back is the cached one, nothing else changed the session's values or
+// attributes, and the view is that one Commit, one round trip, on whichever
+// instance serves it. When the session is not cached, the Commit and a read
+// of the document go side by side: still one round trip. A session whose
+// values another instance changed since costs a read after the Commit, and
+// is read side by side from then on, until a read shows that nothing
+// changed.
 //
-// Within one process the middleware never runs two visits of one session at
-// once (it coalesces them), so conflicts come only from other instances.
+// Nothing is locked, so instances sharing a hot session never wait for each
+// other, and a client that dies mid-way leaves nothing behind. Within one
+// process the middleware coalesces concurrent views of a session into one
+// Commit.
 type FirestoreStore struct {
 	client   *firestore.Client
-	raw      *apiv1.Client // visit commits, sent once: see commit
+	raw      *apiv1.Client // commits, sent once: see commit
 	coll     *firestore.CollectionRef
 	database string // projects/P/databases/D
 	cache    *recordCache
@@ -103,8 +109,8 @@ type FirestoreStore struct {
 // report makes f report its cache lookups and conflicts to t.
 func (f *FirestoreStore) report(t *telemetry) { f.tel = t }
 
-// doc returns the document of session id. Only well-formed ids reach a
-// document path: the store checks them again, whoever calls it.
+// doc returns the document name of session id. Only well-formed ids reach
+// a document path: the store checks them again, whoever calls it.
 func (f *FirestoreStore) doc(id string) (*firestore.DocumentRef, error) {
 	if !ValidID(id) {
 		return nil, errMalformedID
@@ -112,7 +118,8 @@ func (f *FirestoreStore) doc(id string) (*firestore.DocumentRef, error) {
 	return f.coll.Doc(Handle(id)), nil
 }
 
-// Create implements [Store] with one create-only write.
+// Create implements [Store] with one create-only write. A lost answer is
+// resolved by reading the document back.
 func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) error {
 	ref, err := f.doc(id)
 	if err != nil {
@@ -121,171 +128,191 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 	if rec.Values, err = f.checkRecord(rec); err != nil {
 		return err
 	}
-	wr, err := ref.Create(ctx, encodeRecord(rec))
+	rec.Values = copyValues(rec.Values)
+	res, err := f.commit(ctx, createWrite(ref.Path, rec, 1))
+	if err != nil && unknownOutcome(err) {
+		// The create may have been applied: find out before answering.
+		if snap, rerr := f.read(f.resolveContext(ctx), ref); rerr == nil {
+			if got, _ := decodeSnap(snap); got.Created.Equal(rec.Created) {
+				f.cache.put(ref.Path, got, 1, false)
+				return nil
+			}
+		}
+	}
 	if err != nil {
 		return storeError("create", err)
 	}
-	rec.Values = copyValues(rec.Values)
-	f.cache.put(ref.Path, rec, wr.UpdateTime)
+	_ = res
+	f.cache.put(ref.Path, rec, 1, false)
 	return nil
 }
 
-// Visit implements [Store]: see the type's documentation for its round
-// trips.
-func (f *FirestoreStore) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error) {
+// Get implements [Store] with one read.
+func (f *FirestoreStore) Get(ctx context.Context, id string) (Record, error) {
 	ref, err := f.doc(id)
 	if err != nil {
 		return Record{}, err
 	}
-	rec, err := f.visit(ctx, ref, views, now, idle)
+	snap, err := f.read(ctx, ref)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return Record{}, err
-		}
+		return Record{}, storeError("get", err)
+	}
+	rec, rev := decodeSnap(snap)
+	f.cache.put(ref.Path, rec, rev, false)
+	rec.Values = copyValues(rec.Values)
+	return rec, nil
+}
+
+// Visit implements [Store]: see the type's documentation for its round
+// trips.
+func (f *FirestoreStore) Visit(ctx context.Context, id string, views int64) (Record, error) {
+	ref, err := f.doc(id)
+	if err != nil {
+		return Record{}, err
+	}
+	rec, err := f.visit(ctx, ref, views)
+	if err != nil {
+		f.cache.drop(ref.Path)
 		return Record{}, storeError("visit", err)
 	}
 	rec.Values = copyValues(rec.Values) // the cache keeps its own
 	return rec, nil
 }
 
-func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, views int64, now time.Time, idle time.Duration) (Record, error) {
-	e, ok := f.cache.get(ref.Path)
+func (f *FirestoreStore) visit(ctx context.Context, ref *firestore.DocumentRef, views int64) (Record, error) {
+	e, cached := f.cache.get(ref.Path)
 	if f.cache != nil {
-		f.tel.cacheLookup(ctx, ok)
+		f.tel.cacheLookup(ctx, cached)
 	}
-	if ok && e.rec.live(now) {
-		if e.contended {
-			return f.contendedVisit(ctx, ref, e.rec, views, now, idle)
+	if cached && !e.alongside {
+		c, err := f.countViews(ctx, ref.Path, views)
+		if err != nil {
+			return Record{}, err
 		}
-		rec, err := f.commitVisit(ctx, ref.Path, e, views, now, idle)
-		if !conflict(err) {
-			return rec, err
+		if c.rev == e.rev && !c.expires.IsZero() {
+			rec := e.rec
+			rec.Views, rec.Expires, rec.Version = c.views, c.expires, c.version
+			f.cache.put(ref.Path, rec, c.rev, false)
+			return rec, nil
 		}
-		// Another instance wrote the session since this one cached it.
-		f.tel.conflict(ctx, "increment")
-		return f.contendedVisit(ctx, ref, e.rec, views, now, idle)
+		// Another instance changed the values or attributes: read them,
+		// and read side by side from now on.
+		f.tel.conflict(ctx, "read")
+		snap, err := f.read(ctx, ref)
+		if err != nil {
+			return Record{}, err
+		}
+		return f.merge(ref.Path, c, snap, true), nil
 	}
-	snap, err := ref.Get(ctx)
-	if status.Code(err) == codes.NotFound {
-		return Record{}, ErrNotFound
-	}
-	if err != nil {
-		return Record{}, err
-	}
-	e = cacheEntry{rec: decode(snap.Data()), version: snap.UpdateTime}
-	if !e.rec.live(now) {
-		return Record{}, ErrNotFound // TTL or DeleteExpired removes it
-	}
-	rec, err := f.commitVisit(ctx, ref.Path, e, views, now, idle)
-	if !conflict(err) {
-		return rec, err
-	}
-	// Another instance wrote it between the read and the commit: count the
-	// views on the record just read, with an increment that cannot
-	// conflict.
-	f.tel.conflict(ctx, "increment")
-	rec, _, err = f.incrementVisit(ctx, ref.Path, e.rec, views, now, idle)
-	if err == nil {
-		f.cache.markContended(ref.Path, rec)
-	}
-	return rec, err
-}
-
-// contendedVisit counts views of a session that other instances are
-// writing too, in one round trip that cannot conflict: the increment, and
-// beside it a read for the session's current values. known is the session
-// as this instance last knew it, which proves it live: its expiry only
-// moves forward and its deadline is fixed, and a session deleted since
-// fails the increment's precondition. When the read saw exactly the
-// increment's version, the record is exact again, and cached as such.
-func (f *FirestoreStore) contendedVisit(ctx context.Context, ref *firestore.DocumentRef, known Record, views int64, now time.Time, idle time.Duration) (Record, error) {
+	// Not cached, or changed elsewhere lately: the Commit and a read side
+	// by side.
 	var snap *firestore.DocumentSnapshot
 	var readErr error
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		snap, readErr = ref.Get(ctx)
+		snap, readErr = f.read(ctx, ref)
 	}()
-	counted, version, err := f.incrementVisit(ctx, ref.Path, known, views, now, idle)
+	c, err := f.countViews(ctx, ref.Path, views)
 	<-read
-	if err == nil && status.Code(readErr) == codes.NotFound {
-		err = ErrNotFound // deleted right after the increment
-	} else if err == nil {
-		err = readErr
-	}
 	if err != nil {
-		f.cache.drop(ref.Path)
 		return Record{}, err
 	}
-	rec := decode(snap.Data())
-	rec.Views = counted.Views
-	if rec.Expires.Before(counted.Expires) {
-		rec.Expires = counted.Expires
+	if readErr == nil {
+		if _, rev := decodeSnap(snap); rev < c.rev {
+			// Read before a change that came before the Commit: the read is
+			// older than the view, so read again.
+			snap, readErr = f.read(ctx, ref)
+		}
 	}
-	if snap.UpdateTime.Equal(version) {
-		f.cache.put(ref.Path, rec, version)
-	} else {
-		f.cache.markContended(ref.Path, rec)
+	if readErr != nil {
+		return Record{}, readErr
 	}
-	return rec, nil
+	_, rev := decodeSnap(snap)
+	return f.merge(ref.Path, c, snap, cached && rev != e.rev), nil
 }
 
-// commitVisit counts views of the session as e holds it, with a Commit
-// conditional on e's version, and caches the result.
-func (f *FirestoreStore) commitVisit(ctx context.Context, name string, e cacheEntry, views int64, now time.Time, idle time.Duration) (Record, error) {
-	rec := e.rec
-	rec.Views += views
-	rec.slide(now, idle)
+// merge returns the record of a view counted as c, with the values and
+// attributes of snap, a read made alongside or after it, and caches it;
+// alongside says whether the session's next views should read alongside.
+func (f *FirestoreStore) merge(name string, c counted, snap *firestore.DocumentSnapshot, alongside bool) Record {
+	rec, rev := decodeSnap(snap)
+	rec.Views = c.views
+	if rev == c.rev && !c.expires.IsZero() {
+		// Nothing changed the values or attributes between the read and the
+		// Commit: they are the record at the Commit's version.
+		rec.Expires, rec.Version = c.expires, c.version
+	}
+	f.cache.put(name, rec, rev, alongside)
+	return rec
+}
+
+// counted is what a view's Commit reads back.
+type counted struct {
+	views, rev int64
+	expires    time.Time // zero in a document without expiresUs
+	version    string
+}
+
+// countViews adds views to the view count of document name in one Commit
+// that cannot conflict, and reads back the new count, rev and expiry.
+func (f *FirestoreStore) countViews(ctx context.Context, name string, views int64) (counted, error) {
 	res, err := f.commit(ctx, &pb.Write{
-		Operation: &pb.Write_Update{Update: &pb.Document{Name: name, Fields: map[string]*pb.Value{
-			fieldViews:   {ValueType: &pb.Value_IntegerValue{IntegerValue: rec.Views}},
-			fieldExpires: {ValueType: &pb.Value_TimestampValue{TimestampValue: timestamppb.New(rec.Expires)}},
+		Operation: &pb.Write_Transform{Transform: &pb.DocumentTransform{Document: name, FieldTransforms: []*pb.DocumentTransform_FieldTransform{
+			increment(fieldViews, views), increment(fieldRev, 0), increment(fieldExpiresUs, 0),
 		}}},
-		UpdateMask:      &pb.DocumentMask{FieldPaths: []string{fieldViews, fieldExpires}},
-		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_UpdateTime{UpdateTime: timestamppb.New(e.version)}},
+		CurrentDocument: exists,
 	})
 	if err != nil {
-		f.cache.drop(name)
-		return Record{}, err
+		return counted{}, err
 	}
-	f.cache.put(name, rec, res.GetUpdateTime().AsTime())
-	return rec, nil
+	r := res.GetTransformResults()
+	c := counted{views: r[0].GetIntegerValue(), rev: r[1].GetIntegerValue(), version: versionOf(res.GetUpdateTime())}
+	if us := r[2].GetIntegerValue(); us != 0 {
+		c.expires = time.UnixMicro(us).UTC()
+	}
+	return c, nil
 }
 
-// incrementVisit counts views of the live session rec with Firestore's
-// atomic increment, which no concurrent write can make fail, and returns
-// rec with the new count and expiry, and the version the write made. The
-// version may hold other writers' changes too, so rec is not the record at
-// that version.
-func (f *FirestoreStore) incrementVisit(ctx context.Context, name string, rec Record, views int64, now time.Time, idle time.Duration) (Record, time.Time, error) {
-	rec.slide(now, idle)
-	res, err := f.commit(ctx, &pb.Write{
-		Operation: &pb.Write_Update{Update: &pb.Document{Name: name, Fields: map[string]*pb.Value{
-			fieldExpires: {ValueType: &pb.Value_TimestampValue{TimestampValue: timestamppb.New(rec.Expires)}},
-		}}},
-		UpdateMask: &pb.DocumentMask{FieldPaths: []string{fieldExpires}},
-		UpdateTransforms: []*pb.DocumentTransform_FieldTransform{{
-			FieldPath:     fieldViews,
-			TransformType: &pb.DocumentTransform_FieldTransform_Increment{Increment: &pb.Value{ValueType: &pb.Value_IntegerValue{IntegerValue: views}}},
-		}},
-		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: true}},
-	})
-	if conflict(err) {
-		return Record{}, time.Time{}, ErrNotFound // deleted (destroyed, renewed) since
-	}
+var exists = &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: true}}
+
+// increment returns the transform that adds n to the integer field path.
+func increment(path string, n int64) *pb.DocumentTransform_FieldTransform {
+	return &pb.DocumentTransform_FieldTransform{FieldPath: path, TransformType: &pb.DocumentTransform_FieldTransform_Increment{
+		Increment: &pb.Value{ValueType: &pb.Value_IntegerValue{IntegerValue: n}},
+	}}
+}
+
+// versionOf names a document version: its update time, to the microsecond
+// as Firestore keeps it.
+func versionOf(t *timestamppb.Timestamp) string {
+	return t.AsTime().UTC().Format(time.RFC3339Nano)
+}
+
+// parseVersion is the inverse of versionOf.
+func parseVersion(v string) (*timestamppb.Timestamp, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return Record{}, time.Time{}, err
+		return nil, fmt.Errorf("sessions: firestore: version %q is not one of this store's: %w", truncate(v, 40), err)
 	}
-	rec.Views = res.GetTransformResults()[0].GetIntegerValue()
-	return rec, res.GetUpdateTime().AsTime(), nil
+	return timestamppb.New(t), nil
 }
 
-// commit sends one write in one Commit, without the client's automatic
-// retry: a retry after a lost answer could count views twice (the first
-// attempt may have committed), so an unknown outcome is an error for the
-// request instead.
-func (f *FirestoreStore) commit(ctx context.Context, w *pb.Write) (*pb.WriteResult, error) {
-	res, err := f.raw.Commit(ctx, &pb.CommitRequest{Database: f.database, Writes: []*pb.Write{w}},
+// read reads the document of ref.
+func (f *FirestoreStore) read(ctx context.Context, ref *firestore.DocumentRef) (*firestore.DocumentSnapshot, error) {
+	snap, err := ref.Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return nil, ErrNotFound
+	}
+	return snap, err
+}
+
+// commit sends writes in one Commit, without the client's automatic retry:
+// a retry after a lost answer could count views twice (the first attempt
+// may have committed), so an unknown outcome is the caller's to resolve, or
+// an error for the request. It returns the first write's result.
+func (f *FirestoreStore) commit(ctx context.Context, writes ...*pb.Write) (*pb.WriteResult, error) {
+	res, err := f.raw.Commit(ctx, &pb.CommitRequest{Database: f.database, Writes: writes},
 		gax.WithRetry(func() gax.Retryer { return nil }))
 	if err != nil {
 		return nil, err
@@ -293,121 +320,191 @@ func (f *FirestoreStore) commit(ctx context.Context, w *pb.Write) (*pb.WriteResu
 	return res.GetWriteResults()[0], nil
 }
 
-// conflict reports whether err is Firestore refusing a conditional write:
-// the document changed since the version the write was conditioned on, or
-// it is gone.
-func conflict(err error) bool {
-	c := status.Code(err)
-	return c == codes.FailedPrecondition || c == codes.NotFound
+// unknownOutcome reports whether a call that failed with err may have been
+// applied all the same: its answer was lost or came too late.
+func unknownOutcome(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unknown, codes.Internal, codes.Canceled, codes.Aborted:
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
-// Update implements [Store] with one field-level update: only the changed
-// keys of values are written. When the record is cached, the update is
-// conditional on the cached version, so the cache stays exact; if that
-// version is stale, the update is made unconditionally and the record
-// leaves the cache.
-func (f *FirestoreStore) Update(ctx context.Context, id string, set map[string]any, del []string) error {
+// resolveTimeout bounds the read that finds out whether a call whose answer
+// was lost was applied.
+const resolveTimeout = 2 * time.Second
+
+// resolveContext returns a context for finding out what happened to a call
+// made in ctx, which may have ended already.
+func (f *FirestoreStore) resolveContext(ctx context.Context) context.Context {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	context.AfterFunc(ctx, cancel)
+	return ctx
+}
+
+// Apply implements [Store] with one Commit of one field-level write: only
+// the fields the change names are in its mask. A change of values or
+// attributes adds one to rev, so that every instance's next view sees that
+// its cached record is out of date.
+func (f *FirestoreStore) Apply(ctx context.Context, id string, c Change) (Applied, error) {
 	ref, err := f.doc(id)
 	if err != nil {
-		return err
+		return Applied{}, err
 	}
-	if set, err = checkChanges(set, del); err != nil {
-		return err
+	if c.Set, err = checkChanges(c.Set, c.Delete); err != nil {
+		return Applied{}, err
 	}
-	updates := make([]firestore.Update, 0, len(set)+len(del))
-	for k, v := range set {
-		updates = append(updates, firestore.Update{FieldPath: firestore.FieldPath{fieldValues, k}, Value: v})
+	for k := range c.Add {
+		if err := checkKey(k); err != nil {
+			return Applied{}, err
+		}
 	}
-	for _, k := range del {
-		updates = append(updates, firestore.Update{FieldPath: firestore.FieldPath{fieldValues, k}, Value: firestore.Delete})
+	if c.empty() {
+		return Applied{Version: c.IfVersion}, nil
 	}
-	if len(updates) == 0 {
+	w, err := changeWrite(ref.Path, c)
+	if err != nil {
+		return Applied{}, err
+	}
+	e, cached := f.cache.get(ref.Path)
+	res, err := f.commit(ctx, w)
+	if err != nil {
+		f.cache.drop(ref.Path)
+		if c.IfVersion != "" && status.Code(err) == codes.FailedPrecondition {
+			return Applied{}, fmt.Errorf("%w (firestore apply): %w", ErrConflict, err)
+		}
+		if status.Code(err) == codes.InvalidArgument && len(c.Add) > 0 {
+			return Applied{}, fmt.Errorf("%w: %w", ErrWrongType, err)
+		}
+		return Applied{}, storeError("apply", err)
+	}
+	out := Applied{}
+	results := res.GetTransformResults()
+	revised := !onlyExpires(c)
+	if revised {
+		rev := results[0].GetIntegerValue()
+		results = results[1:]
+		if cached && rev == e.rev+1 {
+			// Nothing else changed the values or attributes: the cached
+			// record with this change is the stored one.
+			rec := e.rec
+			c.applyTo(&rec)
+			f.cache.put(ref.Path, rec, rev, e.alongside)
+		} else {
+			f.cache.drop(ref.Path)
+		}
+	}
+	if len(c.Add) > 0 {
+		out.Sums = make(map[string]int64, len(c.Add))
+		for i, k := range addKeys(c) {
+			out.Sums[k] = results[i].GetIntegerValue()
+		}
+	}
+	if c.IfVersion != "" {
+		out.Version = versionOf(res.GetUpdateTime())
+	}
+	return out, nil
+}
+
+// onlyExpires reports whether c only moves the expiry, a change that leaves
+// rev as it is: values and attributes are unchanged.
+func onlyExpires(c Change) bool {
+	x := c
+	x.Expires, x.IfVersion = time.Time{}, ""
+	return x.empty()
+}
+
+// addKeys returns the keys of c.Add in the order of their transforms.
+func addKeys(c Change) []string { return slices.Sorted(maps.Keys(c.Add)) }
+
+// changeWrite returns the field-level write of c to document name.
+func changeWrite(name string, c Change) (*pb.Write, error) {
+	doc := &pb.Document{Name: name, Fields: map[string]*pb.Value{}}
+	var mask []string
+	set := func(path []string, v any) error {
+		mask = append(mask, fieldPath(path...))
+		if v == nil && path[0] != fieldValues {
+			return nil // an attribute at its zero value is absent
+		}
+		pv, err := toProto(v)
+		if err != nil {
+			return err
+		}
+		fields := doc.Fields
+		for _, seg := range path[:len(path)-1] {
+			m, ok := fields[seg]
+			if !ok {
+				m = &pb.Value{ValueType: &pb.Value_MapValue{MapValue: &pb.MapValue{Fields: map[string]*pb.Value{}}}}
+				fields[seg] = m
+			}
+			fields = m.GetMapValue().Fields
+		}
+		fields[path[len(path)-1]] = pv
 		return nil
 	}
-	return f.update(ctx, ref, "update", updates, func(r Record) Record { return r.withChanges(set, del) })
-}
-
-// SetAttrs implements [Store] with one field-level update, as Update.
-func (f *FirestoreStore) SetAttrs(ctx context.Context, id string, a Attrs) error {
-	ref, err := f.doc(id)
-	if err != nil {
-		return err
-	}
-	var updates []firestore.Update
-	for _, kv := range attrFields(a) {
-		v := kv.value
-		if v == nil {
-			v = firestore.Delete
+	for _, k := range slices.Sorted(maps.Keys(c.Set)) {
+		if err := set([]string{fieldValues, k}, c.Set[k]); err != nil {
+			return nil, fmt.Errorf("value %q: %w", truncate(k, 40), err)
 		}
-		updates = append(updates, firestore.Update{Path: kv.name, Value: v})
 	}
-	return f.update(ctx, ref, "set attrs", updates, func(r Record) Record {
-		r.Values = copyValues(r.Values)
-		r.setAttrs(a)
-		return r
-	})
-}
-
-// update makes a field-level update of ref that must find the document.
-// When the record is cached, the update is conditional on the cached
-// version, and apply gives the cached record after it, so the cache stays
-// exact; if that version is stale, the update is made unconditionally and
-// the record leaves the cache.
-func (f *FirestoreStore) update(ctx context.Context, ref *firestore.DocumentRef, op string, updates []firestore.Update, apply func(Record) Record) error {
-	if e, ok := f.cache.get(ref.Path); ok && !e.contended {
-		wr, err := ref.Update(ctx, updates, firestore.LastUpdateTime(e.version))
-		if err == nil {
-			f.cache.put(ref.Path, apply(e.rec), wr.UpdateTime)
-			return nil
+	for _, k := range c.Delete {
+		mask = append(mask, fieldPath(fieldValues, k))
+	}
+	if c.SetOwner {
+		set([]string{fieldOwner}, attr(c.Owner != "", c.Owner))
+	}
+	if c.SetLifetime {
+		set([]string{fieldIdle}, attr(c.Idle > 0, int64(c.Idle/time.Second)))
+		set([]string{fieldDeadline}, c.Deadline)
+		set([]string{fieldBrowser}, attr(c.BrowserSession, true))
+	}
+	if !c.Expires.IsZero() {
+		set([]string{fieldExpires}, c.Expires)
+		set([]string{fieldExpiresUs}, c.Expires.UnixMicro())
+	}
+	w := &pb.Write{Operation: &pb.Write_Update{Update: doc}, UpdateMask: &pb.DocumentMask{FieldPaths: mask}, CurrentDocument: exists}
+	if !onlyExpires(c) {
+		w.UpdateTransforms = append(w.UpdateTransforms, increment(fieldRev, 1))
+	}
+	for _, k := range addKeys(c) {
+		w.UpdateTransforms = append(w.UpdateTransforms, increment(fieldPath(fieldValues, k), c.Add[k]))
+	}
+	if c.IfVersion != "" {
+		t, err := parseVersion(c.IfVersion)
+		if err != nil {
+			return nil, err
 		}
-		f.cache.drop(ref.Path)
-		if !conflict(err) {
-			return storeError(op, err)
-		}
-		f.tel.conflict(ctx, "unconditional")
+		w.CurrentDocument = &pb.Precondition{ConditionType: &pb.Precondition_UpdateTime{UpdateTime: t}}
 	}
-	_, err := ref.Update(ctx, updates)
-	return storeError(op, err)
+	return w, nil
 }
 
-// A kv is a document field, by name.
-type kv struct {
-	name  string
-	value any // nil: the field is absent
+// attr returns v when present, and nil (the field is absent) otherwise.
+func attr(present bool, v any) any {
+	if present {
+		return v
+	}
+	return nil
 }
 
-// attrFields returns the document fields of a session's attributes; those
-// at their zero value are left out of documents, so that sessions without
-// an owner add nothing to the owner index.
-func attrFields(a Attrs) []kv {
-	fields := []kv{{fieldExpires, a.Expires}, {fieldDeadline, a.Deadline}, {fieldOwner, nil}, {fieldIdle, nil}, {fieldBrowser, nil}}
-	if a.Owner != "" {
-		fields[2].value = a.Owner
+// createWrite returns the write that creates document name holding rec at
+// rev, and fails if it exists.
+func createWrite(name string, rec Record, rev int64) *pb.Write {
+	fields := map[string]*pb.Value{}
+	for k, v := range encodeRecord(rec, rev) {
+		pv, _ := toProto(v) // encoded and checked by checkRecord
+		fields[k] = pv
 	}
-	if a.Idle > 0 {
-		fields[3].value = int64(a.Idle / time.Second)
+	return &pb.Write{
+		Operation:       &pb.Write_Update{Update: &pb.Document{Name: name, Fields: fields}},
+		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: false}},
 	}
-	if a.BrowserSession {
-		fields[4].value = true
-	}
-	return fields
 }
 
-// withChanges returns a copy of r with set and del applied to its values.
-func (r Record) withChanges(set map[string]any, del []string) Record {
-	r.Values = copyValues(r.Values)
-	for k, v := range set {
-		r.Values[k] = copyValue(v) // encoded by checkChanges
-	}
-	for _, k := range del {
-		delete(r.Values, k)
-	}
-	return r
-}
-
-// Rename implements [Store] with one transaction that writes without
-// reading (so it locks nothing): create the new document, delete the old
-// one, which must still exist.
+// Rename implements [Store] with one Commit of two writes: create the new
+// document, and delete the old one if it is still at rec.Version. A lost
+// answer is resolved by reading the new document: its id is new, so only
+// this Rename can have created it.
 func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Record) error {
 	oldRef, err := f.doc(oldID)
 	if err != nil {
@@ -420,13 +517,32 @@ func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Re
 	if rec.Values, err = f.checkRecord(rec); err != nil {
 		return err
 	}
+	version, err := parseVersion(rec.Version)
+	if err != nil {
+		return err
+	}
 	f.cache.drop(oldRef.Path)
-	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		if err := tx.Create(newRef, encodeRecord(rec)); err != nil {
-			return err
+	del := &pb.Write{
+		Operation:       &pb.Write_Delete{Delete: oldRef.Path},
+		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_UpdateTime{UpdateTime: version}},
+	}
+	_, err = f.commit(ctx, createWrite(newRef.Path, rec, 1), del)
+	if err != nil && unknownOutcome(err) {
+		if _, rerr := f.read(f.resolveContext(ctx), newRef); rerr == nil {
+			err = nil // applied; only its answer was lost
 		}
-		return tx.Delete(oldRef, firestore.Exists)
-	})
+	}
+	switch {
+	case err == nil:
+		rec.Values = copyValues(rec.Values)
+		f.cache.put(newRef.Path, rec, 1, false)
+		return nil
+	case status.Code(err) == codes.FailedPrecondition:
+		if _, rerr := f.read(ctx, oldRef); errors.Is(rerr, ErrNotFound) {
+			return fmt.Errorf("%w (firestore rename): the session is gone", ErrNotFound)
+		}
+		return fmt.Errorf("%w (firestore rename): %w", ErrConflict, err)
+	}
 	return storeError("rename", err)
 }
 
@@ -479,7 +595,7 @@ func (f *FirestoreStore) DeleteExpired(ctx context.Context, now time.Time) (int,
 			case err == nil:
 				deleted++
 				progress++
-			case conflict(err):
+			case status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.NotFound:
 				// visited or deleted meanwhile
 			default:
 				return deleted, storeError("delete expired", err)
@@ -491,23 +607,41 @@ func (f *FirestoreStore) DeleteExpired(ctx context.Context, now time.Time) (int,
 	}
 }
 
-// encodeRecord returns the document fields of rec.
-func encodeRecord(rec Record) map[string]any {
+// encodeRecord returns the document fields of rec at rev.
+func encodeRecord(rec Record, rev int64) map[string]any {
 	values := rec.Values
 	if values == nil {
 		values = map[string]any{}
 	}
 	fields := map[string]any{
-		fieldViews:   rec.Views,
-		fieldCreated: rec.Created,
-		fieldValues:  values,
+		fieldViews:     rec.Views,
+		fieldCreated:   rec.Created,
+		fieldExpires:   rec.Expires,
+		fieldExpiresUs: rec.Expires.UnixMicro(),
+		fieldDeadline:  rec.Deadline,
+		fieldValues:    values,
+		fieldRev:       rev,
 	}
-	for _, kv := range attrFields(rec.attrs()) {
-		if kv.value != nil {
-			fields[kv.name] = kv.value
-		}
+	if rec.Owner != "" {
+		fields[fieldOwner] = rec.Owner
+	}
+	if rec.Idle > 0 {
+		fields[fieldIdle] = int64(rec.Idle / time.Second)
+	}
+	if rec.BrowserSession {
+		fields[fieldBrowser] = true
 	}
 	return fields
+}
+
+// decodeSnap returns the record held by a document, at its version, and
+// its rev.
+func decodeSnap(snap *firestore.DocumentSnapshot) (Record, int64) {
+	data := snap.Data()
+	rec := decode(data)
+	rec.Version = versionOf(timestamppb.New(snap.UpdateTime))
+	rev, _ := data[fieldRev].(int64)
+	return rec, rev
 }
 
 // decode returns the record held by a document's data. A field that is
@@ -530,6 +664,87 @@ func decode(data map[string]any) Record {
 		rec.Values[k] = inUTC(v)
 	}
 	return rec
+}
+
+// toProto returns an encoded value (see encode) as Firestore's protocol
+// holds it.
+func toProto(v any) (*pb.Value, error) {
+	switch v := v.(type) {
+	case nil:
+		return &pb.Value{ValueType: &pb.Value_NullValue{}}, nil
+	case bool:
+		return &pb.Value{ValueType: &pb.Value_BooleanValue{BooleanValue: v}}, nil
+	case int64:
+		return &pb.Value{ValueType: &pb.Value_IntegerValue{IntegerValue: v}}, nil
+	case float64:
+		return &pb.Value{ValueType: &pb.Value_DoubleValue{DoubleValue: v}}, nil
+	case string:
+		return &pb.Value{ValueType: &pb.Value_StringValue{StringValue: v}}, nil
+	case []byte:
+		return &pb.Value{ValueType: &pb.Value_BytesValue{BytesValue: v}}, nil
+	case time.Time:
+		return &pb.Value{ValueType: &pb.Value_TimestampValue{TimestampValue: timestamppb.New(v)}}, nil
+	case []any:
+		a := &pb.ArrayValue{Values: make([]*pb.Value, len(v))}
+		for i, x := range v {
+			pv, err := toProto(x)
+			if err != nil {
+				return nil, err
+			}
+			a.Values[i] = pv
+		}
+		return &pb.Value{ValueType: &pb.Value_ArrayValue{ArrayValue: a}}, nil
+	case map[string]any:
+		m := &pb.MapValue{Fields: make(map[string]*pb.Value, len(v))}
+		for k, x := range v {
+			pv, err := toProto(x)
+			if err != nil {
+				return nil, err
+			}
+			m.Fields[k] = pv
+		}
+		return &pb.Value{ValueType: &pb.Value_MapValue{MapValue: m}}, nil
+	}
+	return nil, fmt.Errorf("%w: %T", ErrUnsupportedType, v)
+}
+
+// fieldPath returns the field path of segs as Firestore writes it: a
+// segment that is not a plain identifier is quoted in backquotes, with `
+// and \ escaped.
+func fieldPath(segs ...string) string {
+	var b strings.Builder
+	for i, seg := range segs {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if plainSegment(seg) {
+			b.WriteString(seg)
+			continue
+		}
+		b.WriteByte('`')
+		for j := 0; j < len(seg); j++ {
+			if seg[j] == '`' || seg[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(seg[j])
+		}
+		b.WriteByte('`')
+	}
+	return b.String()
+}
+
+// plainSegment reports whether seg needs no quoting in a field path.
+func plainSegment(seg string) bool {
+	if seg == "" || seg[0] >= '0' && seg[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // inUTC returns a value read from Firestore with its times, however deep,
@@ -580,16 +795,15 @@ func storeError(op string, err error) error {
 // Owned implements [OwnerIndex] with one query on the owner field, which
 // needs its single-field index (Firestore's default; the README's set-up
 // keeps it).
-func (f *FirestoreStore) Owned(ctx context.Context, owner string, now time.Time, idle time.Duration) ([]OwnedSession, error) {
+func (f *FirestoreStore) Owned(ctx context.Context, owner string) (map[string]Record, error) {
 	snaps, err := f.ownedDocs(ctx, owner)
 	if err != nil {
 		return nil, storeError("owned", err)
 	}
-	var out []OwnedSession
+	out := make(map[string]Record, len(snaps))
 	for _, snap := range snaps {
-		if rec := decode(snap.Data()); rec.live(now) {
-			out = append(out, ownedSession(snap.Ref.ID, rec, idle)) // the document id is the handle
-		}
+		rec, _ := decodeSnap(snap)
+		out[snap.Ref.ID] = rec // the document id is the handle
 	}
 	return out, nil
 }
@@ -600,35 +814,58 @@ func (f *FirestoreStore) ownedDocs(ctx context.Context, owner string) ([]*firest
 	return f.coll.Where(fieldOwner, "==", owner).Documents(ctx).GetAll()
 }
 
+// maxOwnedRounds bounds the rounds of DeleteOwned.
+const maxOwnedRounds = 8
+
 // DeleteOwned implements [OwnerIndex]: the query of Owned, and the
-// deletes in one batch. Other instances notice at their session's next
-// view: their cached version no longer matches.
+// deletes in one batch, repeated until the query finds none, so that a
+// session that a concurrent Renew moved to a new document between the
+// query and the deletes is found by the next query and ended too. Each
+// delete requires the document to exist, so a session is counted once
+// whichever document ended it. Other instances notice at the session's
+// next view: its document is gone.
 func (f *FirestoreStore) DeleteOwned(ctx context.Context, owner string, handles []string) (int, error) {
-	snaps, err := f.ownedDocs(ctx, owner)
-	if err != nil {
-		return 0, storeError("delete owned", err)
-	}
-	bw := f.client.BulkWriter(ctx)
-	var jobs []*firestore.BulkWriterJob
-	for _, snap := range snaps {
-		if handles != nil && !slices.Contains(handles, snap.Ref.ID) {
-			continue
-		}
-		f.cache.drop(snap.Ref.Path)
-		job, err := bw.Delete(snap.Ref)
-		if err != nil {
-			bw.End()
-			return 0, storeError("delete owned", err)
-		}
-		jobs = append(jobs, job)
-	}
-	bw.End()
 	n := 0
-	for _, job := range jobs {
-		if _, err := job.Results(); err != nil {
+	for range maxOwnedRounds {
+		snaps, err := f.ownedDocs(ctx, owner)
+		if err != nil {
 			return n, storeError("delete owned", err)
 		}
-		n++
+		bw := f.client.BulkWriter(ctx)
+		var jobs []*firestore.BulkWriterJob
+		for _, snap := range snaps {
+			if handles != nil && !slices.Contains(handles, snap.Ref.ID) {
+				continue
+			}
+			f.cache.drop(snap.Ref.Path)
+			job, err := bw.Delete(snap.Ref, firestore.Exists)
+			if err != nil {
+				bw.End()
+				return n, storeError("delete owned", err)
+			}
+			jobs = append(jobs, job)
+		}
+		bw.End()
+		if len(jobs) == 0 {
+			return n, nil
+		}
+		for _, job := range jobs {
+			_, err := job.Results()
+			switch {
+			case err == nil:
+				n++
+			case status.Code(err) == codes.NotFound:
+				// renamed or deleted meanwhile: the next query finds where
+				// it went, if anywhere
+			default:
+				return n, storeError("delete owned", err)
+			}
+		}
+		if handles != nil {
+			// Named sessions: a renamed one has a new handle, which the
+			// caller could not have named.
+			return n, nil
+		}
 	}
-	return n, nil
+	return n, fmt.Errorf("sessions: firestore delete owned: sessions of the owner still being created after %d rounds", maxOwnedRounds)
 }

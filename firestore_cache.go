@@ -3,18 +3,17 @@ package sessions
 import (
 	"container/list"
 	"sync"
-	"time"
 )
 
 // recordCache keeps the session records a FirestoreStore last read or
-// wrote, each with the Firestore version (update time) it had then, least
-// recently used first out, within a bound of entries and of estimated bytes.
+// wrote, each with the rev (the count of changes of its values and
+// attributes) it had then, least recently used first out, within a bound of
+// entries and of estimated bytes.
 //
-// An entry is only ever a record exactly as Firestore stored it at that
-// version: one read, or one write conditional on the version before it.
-// Writes made from an entry are conditional on its version, so a stale
-// entry (another instance wrote the session since) costs a refused write
-// and a read, never a stale value served as current.
+// An entry's values and attributes are exactly as Firestore stored them at
+// its rev. A view reads the document's rev back with its count, so an
+// entry whose session another instance changed since is noticed at once,
+// and never served as current.
 //
 // A nil *recordCache caches nothing. Records in it are shared: their Values
 // maps are never changed once put, and callers copy before handing a record
@@ -29,13 +28,12 @@ type recordCache struct {
 }
 
 type cacheEntry struct {
-	name    string
-	rec     Record
-	version time.Time
-	// contended marks a session that other instances write too: rec is not
-	// known at any version, only live (see FirestoreStore.contendedVisit),
-	// and version is zero.
-	contended bool
+	name string
+	rec  Record
+	rev  int64
+	// alongside marks a session that other instances change: its views
+	// read the document side by side with their Commit.
+	alongside bool
 	size      int
 }
 
@@ -70,32 +68,18 @@ func (c *recordCache) get(name string) (cacheEntry, bool) {
 	return *el.Value.(*cacheEntry), true
 }
 
-// put caches rec as document name at version, unless a later version is
-// cached already. The cache takes rec.Values over: the caller must not
-// change it afterwards.
-func (c *recordCache) put(name string, rec Record, version time.Time) {
+// put caches rec as document name at rev, unless a later rev is cached
+// already. The cache takes rec.Values over: the caller must not change it
+// afterwards.
+func (c *recordCache) put(name string, rec Record, rev int64, alongside bool) {
 	if c == nil {
 		return
 	}
-	c.add(&cacheEntry{name: name, rec: rec, version: version, size: recordSize(name, rec)}, false)
-}
-
-// markContended caches rec as document name, live but at no known version,
-// in place of any entry.
-func (c *recordCache) markContended(name string, rec Record) {
-	if c == nil {
-		return
-	}
-	c.add(&cacheEntry{name: name, rec: rec, contended: true, size: recordSize(name, rec)}, true)
-}
-
-// add caches e, in place of an entry of an earlier version (of any
-// version, when replace).
-func (c *recordCache) add(e *cacheEntry, replace bool) {
+	e := &cacheEntry{name: name, rec: rec, rev: rev, alongside: alongside, size: recordSize(name, rec)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byName[e.name]; ok {
-		if old := el.Value.(*cacheEntry); !replace && !old.contended && old.version.After(e.version) {
+		if el.Value.(*cacheEntry).rev > e.rev {
 			return
 		}
 		c.remove(el)

@@ -116,7 +116,7 @@ func TestCutOffVisitsLeaveNothingBehind(t *testing.T) {
 		// Deadlines from 0.1 to 3 ms land before, inside and after the
 		// read and the commit.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i+1)*100*time.Microsecond)
-		_, err := st.Visit(ctx, id, 1, storeNow(), time.Hour)
+		_, err := st.Visit(ctx, id, 1)
 		cancel()
 		if err != nil {
 			cut++
@@ -125,7 +125,7 @@ func TestCutOffVisitsLeaveNothingBehind(t *testing.T) {
 		// left behind would hold it until the emulator's two-second lock
 		// timeout.
 		ctx, cancel = context.WithTimeout(context.Background(), 1500*time.Millisecond)
-		err = other.Update(ctx, id, map[string]any{"i": i}, nil)
+		err = update(other, ctx, id, map[string]any{"i": i}, nil)
 		cancel()
 		if err != nil {
 			t.Fatalf("write after cut-off visit %d: %v", i, err)
@@ -139,7 +139,7 @@ func TestCutOffVisitsLeaveNothingBehind(t *testing.T) {
 
 func TestFirestoreErrorsKeepTheirCause(t *testing.T) {
 	st, _ := firestoreStore(t, FirestoreConfig{})
-	err := st.Update(context.Background(), newID(), map[string]any{"k": "v"}, nil)
+	err := update(st, context.Background(), newID(), map[string]any{"k": "v"}, nil)
 	if !errors.Is(err, ErrNotFound) || code(err).String() != "NotFound" {
 		t.Errorf("update of a missing session: %v (code %v), want ErrNotFound with gRPC NotFound", err, code(err))
 	}

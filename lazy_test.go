@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // callCounter counts every call made to a Store.
@@ -21,14 +20,19 @@ func (c *callCounter) Create(ctx context.Context, id string, rec Record) error {
 	return c.Store.Create(ctx, id, rec)
 }
 
-func (c *callCounter) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error) {
+func (c *callCounter) Visit(ctx context.Context, id string, views int64) (Record, error) {
 	c.calls.Add(1)
-	return c.Store.Visit(ctx, id, views, now, idle)
+	return c.Store.Visit(ctx, id, views)
 }
 
-func (c *callCounter) Update(ctx context.Context, id string, set map[string]any, del []string) error {
+func (c *callCounter) Apply(ctx context.Context, id string, ch Change) (Applied, error) {
 	c.calls.Add(1)
-	return c.Store.Update(ctx, id, set, del)
+	return c.Store.Apply(ctx, id, ch)
+}
+
+func (c *callCounter) Get(ctx context.Context, id string) (Record, error) {
+	c.calls.Add(1)
+	return c.Store.Get(ctx, id)
 }
 
 func (c *callCounter) Rename(ctx context.Context, oldID, newID string, rec Record) error {
@@ -91,7 +95,7 @@ func TestLazySessions(t *testing.T) {
 		}
 
 		v := &visitor{t: t, h: h}
-		if res := v.get("/login"); res.cookie == nil || res.body != `0 views, id true, user "ada"` {
+		if res := v.get("/login"); res.cookie == nil || res.body != `1 views, id true, user "ada"` {
 			t.Fatalf("first change: cookie %v, page %q", res.cookie, res.body)
 		}
 		if res := v.get("/"); res.body != `2 views, id true, user "ada"` {

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -25,13 +26,14 @@ type Lifetime struct {
 
 // SetLifetime gives the session its own lifetime, typically at login: a
 // remember-me box chosen gets a longer Idle and Max, one left unticked a
-// BrowserSession. The store's expiry (Firestore's expiresAt, which TTL
-// reads) and the cookie follow at once: the change is stored, and the
-// cookie is sent again with the new Max-Age, so SetLifetime must come
-// before the response headers are written ([ErrHeadersWritten]).
+// BrowserSession ([Session.Login] does this together with Renew and
+// SetOwner). The store's expiry (Firestore's expiresAt, which TTL reads)
+// and the cookie follow at once: the change is stored, and the cookie is
+// sent again with the new Max-Age, so SetLifetime must come before the
+// response headers are written ([ErrHeadersWritten]).
 func (s *Session) SetLifetime(ctx context.Context, l Lifetime) error {
-	if l.Idle < 0 || l.Max < 0 || (l.Idle > 0 && l.Idle < time.Second) || (l.Max > 0 && l.Max < time.Second) {
-		return errors.New("sessions: a Lifetime's Idle and Max must be 0 (the Manager's) or at least one second")
+	if err := l.check(); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,24 +43,100 @@ func (s *Session) SetLifetime(ctx context.Context, l Lifetime) error {
 	if s.w.wroteHeader() {
 		return ErrHeadersWritten
 	}
+	if err := s.apply(ctx, "set lifetime", s.lifetimeChange(l)); err != nil {
+		return err
+	}
+	if !s.w.stage(s.cookieStage()) { // apply gave a lazy session its id
+		return ErrHeadersWritten
+	}
+	return nil
+}
+
+// check reports whether l can be a session's lifetime.
+func (l Lifetime) check() error {
+	if l.Idle < 0 || l.Max < 0 || (l.Idle > 0 && l.Idle < time.Second) || (l.Max > 0 && l.Max < time.Second) {
+		return errors.New("sessions: a Lifetime's Idle and Max must be 0 (the Manager's) or at least one second")
+	}
+	return nil
+}
+
+// lifetimeChange returns the change that gives the session lifetime l from
+// now on; s.mu must be held.
+func (s *Session) lifetimeChange(l Lifetime) Change {
 	max := l.Max
 	if max == 0 {
 		max = s.mgr.cfg.Lifetime
 	}
-	a := s.rec.attrs()
-	a.Idle = l.Idle.Truncate(time.Second)
-	a.BrowserSession = l.BrowserSession
-	next := s.rec
-	next.Idle, next.Deadline = a.Idle, s.rec.Created.Add(max)
-	next.slide(storeTime(s.mgr.now()), s.mgr.cfg.IdleTimeout)
-	a.Expires, a.Deadline = next.Expires, next.Deadline
-	if err := s.setAttrs(ctx, "set lifetime", a); err != nil {
+	c := Change{SetLifetime: true, Idle: l.Idle.Truncate(time.Second), BrowserSession: l.BrowserSession, Deadline: s.rec.Created.Add(max)}
+	c.Expires = s.mgr.expiry(storeTime(s.mgr.now()), c.Idle, c.Deadline)
+	return c
+}
+
+// apply stores an immediate change of the session's attributes (the values
+// of this request are saved as usual), without a condition, so that it
+// never conflicts; s.mu must be held. A lazy session not stored yet is
+// given its id, and stored with the change when the handler returns.
+func (s *Session) apply(ctx context.Context, op string, c Change) error {
+	if err := s.changeable(); err != nil {
 		return err
 	}
-	if !s.w.stage(s.cookieStage()) { // setAttrs gave a lazy session its id
-		return ErrHeadersWritten
+	next := s.rec
+	c.applyTo(&next)
+	size := sizeOf(s.collection(), &next)
+	if err := size.check(); err != nil && size.bytes > s.docSize().bytes {
+		return err
 	}
+	if s.pending {
+		if err := s.materialize(); err != nil {
+			return err
+		}
+		next.Views = s.rec.Views
+	} else {
+		if !s.rec.live(s.mgr.now()) {
+			return fmt.Errorf("sessions: %s: %w: the session ended", op, ErrInactive)
+		}
+		ctx, cancel := s.mgr.storeContext(ctx)
+		defer cancel()
+		res, err := s.mgr.store.Apply(ctx, s.id, c)
+		if err != nil {
+			return wrap(op, err)
+		}
+		next.Version = res.Version
+	}
+	s.rec, s.size, s.sized = next, size, true
 	return nil
+}
+
+// expiry returns when a session with its own idle timeout idle (0: the
+// Manager's) and deadline ends if it was last used at now.
+func (m *Manager) expiry(now time.Time, idle time.Duration, deadline time.Time) time.Time {
+	if idle == 0 {
+		idle = m.cfg.IdleTimeout
+	}
+	if end := now.Add(idle); end.Before(deadline) {
+		return end
+	}
+	return deadline
+}
+
+// slide returns the expiry a view at now gives the live session rec, and
+// whether storing it is due: the expiry moves only when that moves it by
+// at least slideStep of its idle timeout, so that a returning visitor's
+// views are not each a second write. A session thus ends between its idle
+// timeout less one step and its idle timeout after its last view.
+func (m *Manager) slide(rec *Record, now time.Time) (time.Time, bool) {
+	idle := rec.Idle
+	if idle == 0 {
+		idle = m.cfg.IdleTimeout
+	}
+	next := m.expiry(now, rec.Idle, rec.Deadline)
+	return next, next.Sub(rec.Expires) >= slideStep(idle)
+}
+
+// slideStep is the least move of a session's expiry that a view stores:
+// a hundredth of its idle timeout, at most a minute.
+func slideStep(idle time.Duration) time.Duration {
+	return min(idle/100, time.Minute)
 }
 
 // cookieStage returns the header change that sends the session's cookie as

@@ -139,20 +139,23 @@ type docSize struct {
 
 // emptyDocumentBytes is the size of a session document without values in
 // collection coll: its name (collection, SHA-256 hex id, 16) and fields
-// (views, createdAt, expiresAt, deadlineAt, an empty values map), and 32.
+// (views, createdAt, expiresAt, expiresUs, deadlineAt, rev, an empty
+// values map), and 32.
 func emptyDocumentBytes(coll string) int {
 	name := len(coll) + 1 + 64 + 1 + 16
 	fields := len(fieldViews) + 1 + 8 +
 		len(fieldCreated) + 1 + 8 +
 		len(fieldExpires) + 1 + 8 +
+		len(fieldExpiresUs) + 1 + 8 +
 		len(fieldDeadline) + 1 + 8 +
+		len(fieldRev) + 1 + 8 +
 		len(fieldValues) + 1
 	return name + fields + 32
 }
 
 // emptyDocumentFields is the number of fields of a session document
 // without values.
-const emptyDocumentFields = 5
+const emptyDocumentFields = 7
 
 // sizeOf returns the size of the document of rec in collection coll.
 func sizeOf(coll string, rec *Record) docSize {

@@ -96,7 +96,7 @@ func TestDocumentSizeIsFirestoresCount(t *testing.T) {
 		t.Fatalf("a document of exactly %d bytes: %v", MaxDocumentBytes, err)
 	}
 	ref, _ := st.doc(id)
-	fields := encodeRecord(rec)
+	fields := encodeRecord(rec, 1)
 	fields[fieldValues] = map[string]any{"big": make([]byte, len(rec.Values["big"].([]byte))+1)}
 	_, err := ref.Set(context.Background(), fields)
 	if status.Code(err) != codes.InvalidArgument {
@@ -115,7 +115,7 @@ func TestMemoryStoreEnforcesFirestoresLimits(t *testing.T) {
 		"path":   {strings.Repeat("k", MaxFieldPathBytes): 1},
 		"size":   {"a": make([]byte, MaxDocumentBytes/2), "b": make([]byte, MaxDocumentBytes/2)},
 	} {
-		if err := st.Update(ctx, id, set, nil); !errors.Is(err, ErrTooLarge) {
+		if err := update(st, ctx, id, set, nil); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: Update = %v, want ErrTooLarge", name, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -35,6 +36,7 @@ type MemoryStore struct {
 	owners   map[string]map[string]bool // owner → ids of its sessions
 	lru      list.List                  // most recently used at the front
 	bytes    int
+	versions uint64 // the last version given
 }
 
 // Default bounds of a [MemoryStore].
@@ -75,7 +77,7 @@ func newMemRecord(rec Record) (memRecord, error) {
 	if len(values) > 0 {
 		r.values = make([]memValue, 0, len(values))
 		for k, v := range values {
-			r.values = append(r.values, memValue{k, v})
+			r.values = append(r.values, memValue{k, copyValue(v)})
 		}
 	}
 	return r, r.check()
@@ -103,41 +105,37 @@ func (r *memRecord) size(id string) int {
 	return n
 }
 
-// after returns the document size and the memory size that r would have
-// under id with the changes applied, without applying them.
-func (r *memRecord) after(id string, set map[string]any, del []string) (docSize, int) {
-	d := sizeOf(DefaultCollection, &r.Record) // its Values are nil: add them
-	mem := entryOverhead + len(id)
-	for _, kv := range r.values {
-		if _, replaced := set[kv.key]; !replaced && !slices.Contains(del, kv.key) {
-			d.add(kv.key, kv.value, 1)
-			mem += 16 + len(kv.key) + valueSize(kv.value)
-		}
-	}
-	for k, v := range set {
-		d.add(k, v, 1)
-		mem += 16 + len(k) + valueSize(v)
-	}
-	return d, mem
-}
-
-// update applies changes to the values, in place: the store checks them
-// first with after, so that nothing can refuse them half-way.
-func (r *memRecord) update(set map[string]any, del []string) {
-	r.values = slices.DeleteFunc(r.values, func(kv memValue) bool {
-		_, replaced := set[kv.key]
-		return replaced || slices.Contains(del, kv.key)
-	})
-	for k, v := range set {
-		r.values = append(r.values, memValue{k, copyValue(v)})
-	}
-}
-
 // check reports whether r fits Firestore's limits, so that a session that
 // works in memory works in Firestore too.
 func (r *memRecord) check() error {
-	d, _ := r.after("", nil, nil)
+	d := sizeOf(DefaultCollection, &r.Record) // its Values are nil: add them
+	for _, kv := range r.values {
+		d.add(kv.key, kv.value, 1)
+	}
 	return d.check()
+}
+
+// applied returns r with c applied, and the sums of c.Add; r itself is
+// left as it is.
+func (r *memRecord) applied(c Change) (memRecord, map[string]int64, error) {
+	rec := r.record()
+	for k := range c.Add {
+		if v, ok := rec.Values[k]; ok {
+			if _, isInt := v.(int64); !isInt {
+				return memRecord{}, nil, fmt.Errorf("%w: value %q is %s, not an integer", ErrWrongType, truncate(k, 40), describe(v))
+			}
+		}
+	}
+	c.applyTo(&rec)
+	var sums map[string]int64
+	if len(c.Add) > 0 {
+		sums = make(map[string]int64, len(c.Add))
+		for k := range c.Add {
+			sums[k] = rec.Values[k].(int64)
+		}
+	}
+	next, err := newMemRecord(rec)
+	return next, sums, err
 }
 
 // NewMemoryStore returns an empty MemoryStore with the default bounds.
@@ -176,13 +174,8 @@ func tooBig(size, max int) error {
 // put stores rec under id, in place of any record there, and drops the
 // least recently used others as the bounds require; m.mu must be held.
 func (m *MemoryStore) put(id string, rec memRecord) error {
-	return m.putSized(id, rec, rec.size(id))
-}
-
-// putSized is put for a record whose size under id is known.
-func (m *MemoryStore) putSized(id string, rec memRecord, size int) error {
 	maxSessions, maxBytes := m.bounds()
-	e := &memEntry{id: id, rec: rec, size: size}
+	e := &memEntry{id: id, rec: rec, size: rec.size(id)}
 	if err := tooBig(e.size, maxBytes); err != nil {
 		return err
 	}
@@ -222,6 +215,12 @@ func (m *MemoryStore) remove(id string) {
 	}
 }
 
+// version gives rec the store's next version; m.mu must be held.
+func (m *MemoryStore) version(rec *memRecord) {
+	m.versions++
+	rec.Version = strconv.FormatUint(m.versions, 10)
+}
+
 // Create implements [Store].
 func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
 	if err := ctx.Err(); err != nil {
@@ -239,11 +238,12 @@ func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
 	if _, ok := m.sessions[id]; ok {
 		return ErrExists
 	}
+	m.version(&r)
 	return m.put(id, r)
 }
 
-// Visit implements [Store].
-func (m *MemoryStore) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error) {
+// Get implements [Store].
+func (m *MemoryStore) Get(ctx context.Context, id string) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
@@ -253,75 +253,65 @@ func (m *MemoryStore) Visit(ctx context.Context, id string, views int64, now tim
 	if !ok {
 		return Record{}, ErrNotFound
 	}
-	if !e.rec.live(now) {
-		m.remove(id)
-		return Record{}, ErrNotFound
-	}
-	e.rec.Views += views
-	e.rec.slide(now, idle)
 	return e.rec.record(), nil
 }
 
-// Update implements [Store].
-func (m *MemoryStore) Update(ctx context.Context, id string, set map[string]any, del []string) error {
+// Visit implements [Store].
+func (m *MemoryStore) Visit(ctx context.Context, id string, views int64) (Record, error) {
 	if err := ctx.Err(); err != nil {
-		return err
-	}
-	set, err := checkChanges(set, del)
-	if err != nil {
-		return err
+		return Record{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.get(id)
 	if !ok {
-		return ErrNotFound
+		return Record{}, ErrNotFound
 	}
-	rec := e.rec
-	d, mem := rec.after(id, set, del)
-	if err := d.check(); err != nil {
-		return err
-	}
-	_, maxBytes := m.bounds()
-	if err := tooBig(mem, maxBytes); err != nil {
-		return err
-	}
-	rec.update(set, del) // shares e's values: nothing may fail from here
-	return m.putSized(id, rec, mem)
+	e.rec.Views += views
+	m.version(&e.rec)
+	return e.rec.record(), nil
 }
 
-// SetAttrs implements [Store].
-func (m *MemoryStore) SetAttrs(ctx context.Context, id string, a Attrs) error {
+// Apply implements [Store].
+func (m *MemoryStore) Apply(ctx context.Context, id string, c Change) (Applied, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return Applied{}, err
 	}
+	set, err := checkChanges(c.Set, c.Delete)
+	if err != nil {
+		return Applied{}, err
+	}
+	c.Set = set
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.get(id)
 	if !ok {
-		return ErrNotFound
+		return Applied{}, ErrNotFound
 	}
-	rec := e.rec
-	rec.setAttrs(a)
-	if err := rec.check(); err != nil {
-		return err
+	if c.IfVersion != "" && c.IfVersion != e.rec.Version {
+		return Applied{}, ErrConflict
 	}
-	return m.put(id, rec)
+	next, sums, err := e.rec.applied(c)
+	if err != nil {
+		return Applied{}, err
+	}
+	m.version(&next)
+	if err := m.put(id, next); err != nil {
+		return Applied{}, err
+	}
+	return Applied{Version: next.Version, Sums: sums}, nil
 }
 
 // Owned implements [OwnerIndex] from an index of the sessions by owner.
-func (m *MemoryStore) Owned(ctx context.Context, owner string, now time.Time, idle time.Duration) ([]OwnedSession, error) {
+func (m *MemoryStore) Owned(ctx context.Context, owner string) (map[string]Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []OwnedSession
+	out := make(map[string]Record, len(m.owners[owner]))
 	for id := range m.owners[owner] {
-		e := m.sessions[id].Value.(*memEntry)
-		if e.rec.live(now) {
-			out = append(out, ownedSession(Handle(id), e.rec.record(), idle))
-		}
+		out[Handle(id)] = m.sessions[id].Value.(*memEntry).rec.record()
 	}
 	return out, nil
 }
@@ -357,12 +347,17 @@ func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Recor
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.sessions[oldID]; !ok {
+	old, ok := m.sessions[oldID]
+	switch {
+	case !ok:
 		return ErrNotFound // destroyed meanwhile: do not bring it back
+	case old.Value.(*memEntry).rec.Version != rec.Version:
+		return ErrConflict
 	}
 	if _, ok := m.sessions[newID]; ok {
 		return ErrExists
 	}
+	m.version(&r)
 	if err := m.put(newID, r); err != nil {
 		return err
 	}

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestMemoryStoreBounds(t *testing.T) {
 	ctx := context.Background()
 	now := storeNow()
 	visit := func(st *MemoryStore, id string) error {
-		_, err := st.Visit(ctx, id, 1, now, time.Hour)
+		_, err := st.Visit(ctx, id, 1)
 		return err
 	}
 	t.Run("sessions", func(t *testing.T) {
@@ -40,7 +39,7 @@ func TestMemoryStoreBounds(t *testing.T) {
 		st := &MemoryStore{MaxBytes: limit}
 		for range 50 {
 			id, _ := stored(t, st)
-			if err := st.Update(ctx, id, map[string]any{"v": strings.Repeat("x", 1000)}, nil); err != nil {
+			if err := update(st, ctx, id, map[string]any{"v": strings.Repeat("x", 1000)}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if st.bytes > limit {

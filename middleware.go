@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -22,6 +23,7 @@ type Manager struct {
 	collection string     // of the store's documents, for their size
 	owners     OwnerIndex // the store, when it is one
 	visits     visits
+	touches    sync.WaitGroup // background slides of expiries
 	breaker    breaker
 	now        func() time.Time // the clock; tests replace it
 }
@@ -83,6 +85,9 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		s, err := m.load(r, rw)
+		if err != nil && r.Context().Err() != nil {
+			err = fmt.Errorf("%w: %w", errRequestEnded, err) // the client's doing, not the store's
+		}
 		switch opened, closed := m.breaker.done(err, probe); {
 		case opened:
 			m.cfg.Logger.Error("sessions: the store is down: failing fast", slog.Duration("probe_every", breakerCooldown), slog.Any("err", err))
@@ -93,11 +98,21 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			m.fail(rw, r, "load", err)
 			return
 		}
-		next.ServeHTTP(rw, r.WithContext(newContext(r.Context(), s)))
-		if err := m.save(r.Context(), s); err != nil {
-			m.fail(rw, r, "save", err)
+		// The changes made before the response starts are saved before its
+		// headers go, so that a failed save is answered as an error.
+		rw.flush = func() error {
+			err := m.save(r.Context(), s, false)
+			if err != nil {
+				m.logFailure(r, "save", err)
+			}
+			return err
 		}
+		rw.fail = func(err error) { m.cfg.ErrorHandler(w, r, err) }
+		next.ServeHTTP(rw, r.WithContext(newContext(r.Context(), s)))
 		rw.commit() // a handler that wrote nothing: net/http sends the headers now
+		if err := m.save(r.Context(), s, true); err != nil {
+			m.logFailure(r, "save", err) // after the headers: it can only be logged
+		}
 	})
 }
 
@@ -108,10 +123,10 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	defer cancel()
 	s := &Session{mgr: m, w: w}
 	if id, ok := m.readID(r); ok {
-		rec, err := m.visits.do(ctx, id)
+		rec, err := m.visit(ctx, id)
 		switch {
 		case err == nil:
-			s.id, s.rec = id, rec
+			s.id, s.rec, s.views = id, rec, rec.Views
 		case !errors.Is(err, ErrNotFound):
 			return nil, err
 		}
@@ -137,6 +152,42 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	return s, nil
 }
 
+// visit counts a view of the live session id, coalesced with the
+// concurrent views of the session in this process, and returns the record
+// as this view sees it (Views is this view's number). A session that ended
+// is [ErrNotFound], whatever the store still holds.
+func (m *Manager) visit(ctx context.Context, id string) (Record, error) {
+	rec, err := m.visits.do(ctx, id)
+	if err != nil {
+		return Record{}, err
+	}
+	now := storeTime(m.now())
+	if !rec.live(now) {
+		return Record{}, fmt.Errorf("%w: the session ended", ErrNotFound)
+	}
+	if expires, due := m.slide(&rec, now); due && rec.Version != "" {
+		m.touch(ctx, id, rec, expires, now)
+	}
+	return rec, nil
+}
+
+// touch moves the expiry of the session id, live as rec at its version, to
+// expires, in the background: the view does not wait for it. The write is
+// conditional on that version, so that it cannot bring back a session that
+// another instance ended or changed meanwhile (a later view slides it
+// then), and it must land before the session would have ended, so that a
+// late write cannot revive it either.
+func (m *Manager) touch(ctx context.Context, id string, rec Record, expires, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(m.cfg.Timeout, rec.Expires.Sub(now)))
+	m.touches.Go(func() {
+		defer cancel()
+		_, err := m.store.Apply(ctx, id, Change{IfVersion: rec.Version, Expires: expires})
+		if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			m.cfg.Logger.Log(ctx, slog.LevelWarn, "sessions: store failed", slog.String("op", "slide"), slog.String("code", code(err).String()), slog.Any("err", err))
+		}
+	})
+}
+
 // create stores a new session, with a new id and the values OnCreate sets,
 // into s; with Config.Lazy, it only prepares one, to be stored if the
 // handler changes it.
@@ -147,7 +198,8 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 	if m.cfg.Lazy {
 		s.rec.Views = 0 // counted from the request that stores it
 	}
-	s.rec.slide(now, m.cfg.IdleTimeout)
+	s.views = s.rec.Views
+	s.rec.Expires = m.expiry(now, 0, s.rec.Deadline)
 	if m.cfg.OnCreate != nil {
 		if err := m.cfg.OnCreate(r, s); err != nil {
 			return fmt.Errorf("sessions: OnCreate: %w", err)
@@ -174,20 +226,20 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 	return nil
 }
 
-// storeVisit is the one store transaction behind a batch of views.
+// storeVisit is the one store call behind a batch of views.
 func (m *Manager) storeVisit(ctx context.Context, id string, views int64) (Record, error) {
-	rec, err := m.store.Visit(ctx, id, views, storeTime(m.now()), m.cfg.IdleTimeout)
+	rec, err := m.store.Visit(ctx, id, views)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = wrap("visit", err)
 	}
 	return rec, err
 }
 
-// save stores the values changed during the request. It runs even when the
-// client has gone away, so no change is lost to a disconnect, but within
-// the store timeout.
-func (m *Manager) save(ctx context.Context, s *Session) error {
-	c, ok := s.close()
+// save stores the changes made to s since the last save, and ends s when
+// end is set. It runs even when the client has gone away, so no change is
+// lost to a disconnect, but within the store timeout.
+func (m *Manager) save(ctx context.Context, s *Session, end bool) error {
+	c, ok := s.takeChanges(end)
 	if !ok {
 		return nil
 	}
@@ -197,7 +249,7 @@ func (m *Manager) save(ctx context.Context, s *Session) error {
 	if c.create {
 		err = m.store.Create(ctx, c.id, c.rec)
 	} else {
-		err = m.store.Update(ctx, c.id, c.set, c.del)
+		_, err = m.store.Apply(ctx, c.id, c.Change)
 	}
 	if err != nil {
 		return wrap("save", err)
@@ -213,6 +265,14 @@ func (m *Manager) storeContext(ctx context.Context) (context.Context, context.Ca
 // fail logs a store failure and, while the response has not started,
 // answers it with the error handler.
 func (m *Manager) fail(w *responseWriter, r *http.Request, op string, err error) {
+	m.logFailure(r, op, err)
+	if !w.wroteHeader() {
+		m.cfg.ErrorHandler(w, r, err)
+	}
+}
+
+// logFailure logs a store failure of the request r.
+func (m *Manager) logFailure(r *http.Request, op string, err error) {
 	level := slog.LevelError
 	if r.Context().Err() != nil {
 		level = slog.LevelWarn // the client went away: not the store's fault
@@ -223,9 +283,6 @@ func (m *Manager) fail(w *responseWriter, r *http.Request, op string, err error)
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Any("err", err))
-	if !w.wroteHeader() {
-		m.cfg.ErrorHandler(w, r, err)
-	}
 }
 
 // code returns the gRPC code that describes err.

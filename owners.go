@@ -15,13 +15,15 @@ import (
 // OwnerIndexes: the Firestore store with one query on the owner field's
 // single-field index, the memory store with a map.
 type OwnerIndex interface {
-	// Owned returns the live sessions bound to owner, in no order. idle is
-	// the idle timeout of sessions without one of their own, as for Visit.
-	Owned(ctx context.Context, owner string, now time.Time, idle time.Duration) ([]OwnedSession, error)
+	// Owned returns the sessions stored with owner as their Owner, ended
+	// ones included, by handle (see [Handle]).
+	Owned(ctx context.Context, owner string) (map[string]Record, error)
 
 	// DeleteOwned deletes the sessions bound to owner whose handles are
 	// listed, or all of them when handles is nil, and reports how many it
-	// deleted.
+	// deleted. When handles is nil, a session that is renamed
+	// ([Store.Rename]) while DeleteOwned runs is deleted too, under
+	// whichever id it then has.
 	DeleteOwned(ctx context.Context, owner string, handles []string) (int, error)
 }
 
@@ -72,19 +74,26 @@ var ErrNoOwnerIndex = errors.New("sessions: the store is not an OwnerIndex")
 // MaxOwnerBytes bounds an owner id.
 const MaxOwnerBytes = 1024
 
-// SetOwner binds the session to owner, typically a user id at login (after
-// Renew), so that [Manager.OwnerSessions] lists it and
-// [Manager.DestroyOwnerSessions] can end it from any instance. "" unbinds
-// it. The change is stored at once.
+// SetOwner binds the session to owner, typically a user id at login
+// ([Session.Login] does it together with Renew and SetLifetime), so that
+// [Manager.OwnerSessions] lists it and [Manager.DestroyOwnerSessions] can
+// end it from any instance. "" unbinds it. The change is stored at once,
+// and changes the owner alone.
 func (s *Session) SetOwner(ctx context.Context, owner string) error {
-	if len(owner) > MaxOwnerBytes || !utf8.ValidString(owner) {
-		return fmt.Errorf("sessions: an owner must be valid UTF-8 of at most %d bytes", MaxOwnerBytes)
+	if err := checkOwner(owner); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.rec.attrs()
-	a.Owner = owner
-	return s.setAttrs(ctx, "set owner", a)
+	return s.apply(ctx, "set owner", Change{SetOwner: true, Owner: owner})
+}
+
+// checkOwner reports whether owner can be a session's owner.
+func checkOwner(owner string) error {
+	if len(owner) > MaxOwnerBytes || !utf8.ValidString(owner) {
+		return fmt.Errorf("sessions: an owner must be valid UTF-8 of at most %d bytes", MaxOwnerBytes)
+	}
+	return nil
 }
 
 // Owner returns the owner the session is bound to, "" for none.
@@ -105,35 +114,6 @@ func (s *Session) Handle() string {
 	return Handle(s.id)
 }
 
-// setAttrs stores new attributes of the session; s.mu must be held. A lazy
-// session not stored yet is given its id, and stored with them when the
-// handler returns.
-func (s *Session) setAttrs(ctx context.Context, op string, a Attrs) error {
-	if err := s.changeable(); err != nil {
-		return err
-	}
-	next := s.rec
-	next.setAttrs(a)
-	size := sizeOf(s.collection(), &next)
-	if err := size.check(); err != nil {
-		return err
-	}
-	if s.pending {
-		if err := s.materialize(); err != nil {
-			return err
-		}
-	} else {
-		ctx, cancel := s.mgr.storeContext(ctx)
-		defer cancel()
-		if err := s.mgr.store.SetAttrs(ctx, s.id, a); err != nil {
-			return wrap(op, err)
-		}
-	}
-	s.rec.setAttrs(a)
-	s.size, s.sized = size, true
-	return nil
-}
-
 // OwnerSessions returns the live sessions bound to owner (see
 // [Session.SetOwner]), for a page that lists a user's devices. It fails
 // with [ErrNoOwnerIndex] when the store cannot list them.
@@ -143,9 +123,16 @@ func (m *Manager) OwnerSessions(ctx context.Context, owner string) ([]OwnedSessi
 	}
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	list, err := m.owners.Owned(ctx, owner, storeTime(m.now()), m.cfg.IdleTimeout)
+	owned, err := m.owners.Owned(ctx, owner)
 	if err != nil {
 		return nil, wrap("owner sessions", err)
+	}
+	now := m.now()
+	var list []OwnedSession
+	for handle, rec := range owned {
+		if rec.live(now) {
+			list = append(list, ownedSession(handle, rec, m.cfg.IdleTimeout))
+		}
 	}
 	return list, nil
 }

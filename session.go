@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -14,9 +15,14 @@ import (
 // [FromContext].
 //
 // Reads see the session as stored when the request began, plus this
-// request's own changes. Changes (Set, Delete) are saved when the handler
-// returns, as field-level updates of only the changed keys, so concurrent
-// requests that change different keys do not overwrite each other.
+// request's own changes. Set, Delete and Clear are saved as field-level
+// updates of only the changed keys, so concurrent requests that change
+// different keys do not overwrite each other: before the response headers
+// go out (so that a failed save can still be answered with an error), and
+// whatever changed after that when the handler returns. The atomic
+// operations ([Session.Increment], [Modify], [Session.Pop],
+// [Session.AddFlash]) are stored when they return and are exact however
+// many requests change the same key at once, on any instance.
 //
 // A Session is safe for use by the handler's goroutines until the handler
 // returns; after that, changes fail with [ErrInactive].
@@ -27,10 +33,14 @@ type Session struct {
 	mu      sync.Mutex
 	id      string // "" for a lazy session that has not been given one yet
 	isNew   bool
-	pending bool            // lazy and not stored yet: stored when the handler returns, if it changed
-	rec     Record          // as read from the store, with this request's changes applied
-	set     map[string]any  // keys set by this request, encoded
-	deleted map[string]bool // keys deleted by this request
+	pending bool  // lazy and not stored yet: stored when the handler returns, if it changed
+	views   int64 // this request's view number
+	// rec is the session as stored at rec.Version (when known), with this
+	// request's unsaved changes (set, deleted) applied. Its Views is the
+	// stored count, which may be past this request's number.
+	rec     Record
+	set     map[string]any  // keys set by this request and not saved yet, encoded
+	deleted map[string]bool // keys deleted by this request and not saved yet
 	size    docSize         // of the document with this request's changes, once sized
 	sized   bool
 	state   state
@@ -62,12 +72,13 @@ func (s *Session) IsNew() bool {
 
 // Views returns this request's view number: 1 for the request that created
 // the session, and one more for each request after it. Concurrent requests
-// of one session each get a number of their own. A lazy session counts from
-// the request that stored it: before it is stored, Views is 0.
+// of one session each get a number of their own. A lazy session is counted
+// from the request that stores it: Views is 0 until its first change, and
+// 1 from then on in that request.
 func (s *Session) Views() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rec.Views
+	return s.views
 }
 
 // Created returns when the session was created.
@@ -101,9 +112,8 @@ func (s *Session) Keys() []string {
 
 // Get returns the value stored under key, as the store keeps it: nil, a
 // string, bool, int64, float64, time.Time or []byte, or for structs, maps
-// and slices a map[string]any or []any of those (see [Session.Set]). The
-// typed getters below check the type for you; [GetAs] reads any value back
-// into the Go type it was stored from.
+// and slices a map[string]any or []any of those (see [Session.Set]).
+// [GetAs] reads any value back into the Go type it was stored from.
 func (s *Session) Get(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,9 +129,20 @@ func (s *Session) GetString(key string) (v string, ok bool) { return get[string]
 // none or the value is of another type.
 func (s *Session) GetInt(key string) (v int64, ok bool) { return get[int64](s, key) }
 
-// GetFloat returns the float stored under key; ok is false when there is
-// none or the value is of another type.
-func (s *Session) GetFloat(key string) (v float64, ok bool) { return get[float64](s, key) }
+// GetFloat returns the number stored under key as a float64: a float, or an
+// integer converted; ok is false when there is none or the value is of
+// another type.
+func (s *Session) GetFloat(key string) (v float64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch x := s.rec.Values[key].(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
 
 // GetBool returns the boolean stored under key; ok is false when there is
 // none or the value is of another type.
@@ -145,63 +166,76 @@ func get[T any](s *Session, key string) (T, bool) {
 	return v, ok
 }
 
-// Set stores value under key, to be saved when the handler returns.
+// GetAs reads the value stored under key into a new T, by the rules that
+// [Session.Set] stored it with: a struct stored with firestore tags reads
+// back into the same struct, a []T into a []T, a map into a map or a struct.
+// ok is false when there is no value under key; err, wrapping
+// [ErrWrongType], says which part of the value does not fit T.
+//
+// Integers read into any integer type they fit in and into floats; times
+// come back in UTC; fields of a struct match stored keys exactly, or else
+// case-insensitively; keys without a field are ignored. T may be any to get
+// the stored tree itself.
+func GetAs[T any](s *Session, key string) (v T, ok bool, err error) {
+	s.mu.Lock()
+	x, ok := s.rec.Values[key]
+	x = copyValue(x) // decoded outside the lock, from a copy
+	s.mu.Unlock()
+	if !ok {
+		return v, false, nil
+	}
+	return as[T](key, x)
+}
+
+// as decodes the encoded value x, stored under key, into a new T.
+func as[T any](key string, x any) (v T, ok bool, err error) {
+	if err := decodeValue(reflect.ValueOf(&v).Elem(), x); err != nil {
+		var zero T
+		return zero, true, fmt.Errorf("value %q: %w", truncate(key, 40), err)
+	}
+	return v, true, nil
+}
+
+// Set stores value under key, to be saved before the response headers are
+// sent (or, after that, when the handler returns).
 //
 // A value can be anything Firestore stores, and is stored as Firestore
-// fields that its console shows: a string, a bool, an integer (stored as
-// int64; unsigned values above math.MaxInt64 are refused), a float (stored
-// as float64), a time.Time (stored in UTC with microsecond precision, as
-// Firestore keeps it), a []byte, nil, and structs (by their `firestore`
-// tags, as the Firestore client stores them), maps with string keys,
-// slices and arrays of these. Read them back with [GetAs]. Other types,
-// such as channels, functions and arrays directly inside arrays, fail with
-// [ErrUnsupportedType].
+// fields that its console shows: a string (valid UTF-8), a bool, an integer
+// (stored as int64; unsigned values above math.MaxInt64 are refused), a
+// float (stored as float64), a time.Time (stored in UTC with microsecond
+// precision, as Firestore keeps it), a []byte, nil, and structs (by their
+// `firestore` tags, as the Firestore client stores them), maps with string
+// keys, slices and arrays of these. Read them back with [GetAs]. Other
+// types, such as channels, functions, arrays directly inside arrays and
+// strings that are not valid UTF-8, fail with [ErrUnsupportedType].
 //
-// Keys must be non-empty valid UTF-8 and not of the form __name__
-// ([ErrInvalidKey]). A change that would take the session's document past
-// one of Firestore's limits (see [MaxDocumentBytes]) fails with
-// [ErrTooLarge], here rather than after the response, in every store.
+// Keys, and the keys of maps inside values, must be non-empty valid UTF-8
+// and not of the form __name__ ([ErrInvalidKey]). A change that would take
+// the session's document past one of Firestore's limits (see
+// [MaxDocumentBytes]) fails with [ErrTooLarge], here rather than after the
+// response, in every store.
 //
 // Changing a lazy session that is not stored yet gives it an id and its
 // cookie; that must come before the response headers are written
 // ([ErrHeadersWritten]).
 func (s *Session) Set(key string, value any) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	v, err := encode(value)
+	v, err := encodeKeyed(key, value)
 	if err != nil {
-		return fmt.Errorf("value %q: %w", truncate(key, 40), err)
-	}
-	if err := checkValue(key, v); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.put(key, v)
-}
-
-// put stores the encoded value v under key; s.mu must be held.
-func (s *Session) put(key string, v any) error {
 	if err := s.changeable(); err != nil {
 		return err
 	}
-	size := s.docSize()
-	if old, ok := s.rec.Values[key]; ok {
-		size.add(key, old, -1)
-	}
-	size.add(key, v, 1)
-	if err := size.check(); err != nil {
-		return fmt.Errorf("value %q: %w", truncate(key, 40), err)
+	size, err := s.sizeWith(key, v)
+	if err != nil {
+		return err
 	}
 	if err := s.materialize(); err != nil {
 		return err
 	}
-	s.size = size
-	if s.rec.Values == nil {
-		s.rec.Values = make(map[string]any)
-	}
-	s.rec.Values[key] = v
+	s.put(key, v, size)
 	if s.set == nil {
 		s.set = make(map[string]any)
 	}
@@ -210,7 +244,49 @@ func (s *Session) put(key string, v any) error {
 	return nil
 }
 
-// Delete removes the value under key, to be saved when the handler returns.
+// encodeKeyed checks key and encodes value for it.
+func encodeKeyed(key string, value any) (any, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	v, err := encode(value)
+	if err != nil {
+		return nil, fmt.Errorf("value %q: %w", truncate(key, 40), err)
+	}
+	if err := checkValue(key, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// sizeWith returns the size of the session's document with the encoded
+// value v under key, or the error of a limit that would pass; s.mu must be
+// held. A change that makes no limit worse is allowed, so that a session
+// that got past a limit (by another instance's change) can still shrink.
+func (s *Session) sizeWith(key string, v any) (docSize, error) {
+	before := s.docSize()
+	size := before
+	if old, ok := s.rec.Values[key]; ok {
+		size.add(key, old, -1)
+	}
+	size.add(key, v, 1)
+	if err := size.check(); err != nil && (size.bytes > before.bytes || size.fields > before.fields) {
+		return size, fmt.Errorf("value %q: %w", truncate(key, 40), err)
+	}
+	return size, nil
+}
+
+// put sets the encoded value v under key in the session as this request
+// sees it, whose document then has size; s.mu must be held.
+func (s *Session) put(key string, v any, size docSize) {
+	s.size = size
+	if s.rec.Values == nil {
+		s.rec.Values = make(map[string]any)
+	}
+	s.rec.Values[key] = v
+}
+
+// Delete removes the value under key, to be saved as Set's changes are.
 // Deleting a missing key is not an error.
 func (s *Session) Delete(key string) error {
 	if err := checkKey(key); err != nil {
@@ -218,84 +294,28 @@ func (s *Session) Delete(key string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.remove(key)
-	return err
+	return s.remove(key)
 }
 
-// Pop returns the value under key, as Get does, and deletes it: the value
-// is read once. It reports false when there is none.
-func (s *Session) Pop(key string) (any, bool) {
-	if checkKey(key) != nil {
-		return nil, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.rec.Values[key]
-	if !ok {
-		return nil, false
-	}
-	if _, err := s.remove(key); err != nil {
-		return nil, false
-	}
-	return v, true
-}
-
-// Clear deletes every value of the session, to be saved when the handler
-// returns. The session itself, its id and its view count stay: Destroy
-// ends it.
+// Clear deletes every value of the session, to be saved as Set's changes
+// are. The session itself, its id and its view count stay: Destroy ends it.
 func (s *Session) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.rec.Values {
-		if _, err := s.remove(k); err != nil {
+		if err := s.remove(k); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// FlashKey is the key under which AddFlash keeps a session's flash
-// messages.
-const FlashKey = "flashes"
-
-// AddFlash adds a message to show on a later page, typically the one a
-// form's POST redirects to. Messages are kept in order under [FlashKey]
-// until Flashes reads them.
-func (s *Session) AddFlash(msg string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, _ := s.rec.Values[FlashKey].([]any)
-	return s.put(FlashKey, append(slices.Clone(old), any(msg)))
-}
-
-// Flashes returns the flash messages added so far and deletes them, so
-// each is shown once. It returns nil when there are none.
-func (s *Session) Flashes() []string {
-	v, ok := s.Pop(FlashKey)
-	if !ok {
-		return nil
-	}
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		if m, ok := x.(string); ok {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// remove deletes key from the session's values; s.mu must be held. It
-// reports whether the key held a value.
-func (s *Session) remove(key string) (bool, error) {
+// remove deletes key from the session's values; s.mu must be held.
+func (s *Session) remove(key string) error {
 	if err := s.changeable(); err != nil {
-		return false, err
+		return err
 	}
-	old, had := s.rec.Values[key]
-	if had && s.sized {
-		s.size.add(key, old, -1)
-	}
-	delete(s.rec.Values, key)
+	s.drop(key)
 	delete(s.set, key)
 	if !s.pending { // a session not stored yet has nothing to delete
 		if s.deleted == nil {
@@ -303,7 +323,16 @@ func (s *Session) remove(key string) (bool, error) {
 		}
 		s.deleted[key] = true
 	}
-	return had, nil
+	return nil
+}
+
+// drop removes key from the session as this request sees it; s.mu must be
+// held.
+func (s *Session) drop(key string) {
+	if old, had := s.rec.Values[key]; had && s.sized {
+		s.size.add(key, old, -1)
+	}
+	delete(s.rec.Values, key)
 }
 
 // docSize returns the size of the session's document with this request's
@@ -334,84 +363,7 @@ func (s *Session) materialize() error {
 		s.id = ""
 		return ErrHeadersWritten
 	}
-	return nil
-}
-
-// Renew moves the session to a new random id, with the same data and this
-// request's changes, deletes the record under the old id and sends the new
-// cookie. Call it when the visitor's privileges change, at login above all,
-// so that an id that was known before (fixation) is worth nothing after.
-//
-// Renew must come before the response headers are written
-// ([ErrHeadersWritten]); on error the session is left as it was. It may be
-// called from any of the handler's goroutines: the new cookie is set when
-// the headers are sent. If another goroutine sends them while Renew runs,
-// the old id is gone but the new cookie cannot follow: Renew returns
-// ErrHeadersWritten, and the visitor's next request starts a new session.
-func (s *Session) Renew(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.changeable(); err != nil {
-		return err
-	}
-	if s.pending { // not stored: a new id is all it takes
-		old := s.id
-		s.id = ""
-		if err := s.materialize(); err != nil {
-			s.id = old
-			return err
-		}
-		return nil
-	}
-	if s.w.wroteHeader() {
-		return ErrHeadersWritten
-	}
-	newID := newID()
-	ctx, cancel := s.mgr.storeContext(ctx)
-	defer cancel()
-	rec := s.rec
-	rec.Values = copyValues(s.rec.Values)
-	if err := s.mgr.store.Rename(ctx, s.id, newID, rec); err != nil {
-		return wrap("renew", err)
-	}
-	s.id = newID
-	s.set, s.deleted = nil, nil // the new record holds them already
-	if !s.w.stage(s.cookieStage()) {
-		// Another of the handler's goroutines sent the headers meanwhile:
-		// the old id is deleted, and the visitor gets a new session.
-		return ErrHeadersWritten
-	}
-	return nil
-}
-
-// Destroy deletes the session from the store and expires its cookie: the
-// visitor's next request starts a new session. Call it at logout.
-//
-// When the response headers are already written, the record is still
-// deleted, and Destroy returns [ErrHeadersWritten] because the cookie could
-// not be expired.
-func (s *Session) Destroy(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == destroyed {
-		return nil
-	}
-	if err := s.changeable(); err != nil {
-		return err
-	}
-	if !s.pending {
-		ctx, cancel := s.mgr.storeContext(ctx)
-		defer cancel()
-		if err := s.mgr.store.Delete(ctx, s.id); err != nil {
-			return wrap("destroy", err)
-		}
-	}
-	s.state = destroyed
-	s.set, s.deleted = nil, nil
-	s.rec.Values = nil
-	if !s.w.stage(s.mgr.expireCookie) {
-		return ErrHeadersWritten
-	}
+	s.views, s.rec.Views = 1, 1
 	return nil
 }
 
@@ -423,39 +375,67 @@ func (s *Session) changeable() error {
 	return nil
 }
 
-// A change is what a request must save of its session when the handler
-// returns.
+// A change is what a request must save of its session.
 type change struct {
 	id     string
 	create bool   // a lazy session stored for the first time: rec is all of it
 	rec    Record // when create
-	set    map[string]any
-	del    []string
+	Change
 }
 
-// close ends the session's request and returns what must be saved; ok is
-// false when nothing must.
-func (s *Session) close() (c change, ok bool) {
+// takeChanges returns what must be saved of the session's changes so far,
+// and ends the session when end is set; ok is false when nothing must be
+// saved.
+func (s *Session) takeChanges(end bool) (c change, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != active {
 		return c, false
 	}
-	s.state = closed
+	if end {
+		s.state = closed
+	}
 	if s.pending {
 		if s.id == "" {
 			return c, false // never changed: never stored
 		}
-		rec := s.rec
-		rec.Views = 1
-		return change{id: s.id, create: true, rec: rec}, true
+		s.pending = false // stored now: later changes are updates
+		s.set, s.deleted = nil, nil
+		return change{id: s.id, create: true, rec: s.rec}, true
 	}
 	if len(s.set) == 0 && len(s.deleted) == 0 {
 		return c, false
 	}
-	c = change{id: s.id, set: s.set}
+	c = change{id: s.id, Change: Change{Set: s.set}}
 	if len(s.deleted) > 0 {
-		c.del = slices.Sorted(maps.Keys(s.deleted))
+		c.Delete = slices.Sorted(maps.Keys(s.deleted))
 	}
+	s.set, s.deleted = nil, nil
+	s.rec.Version = "" // stored without a condition: other changes may come between
 	return c, true
+}
+
+// reload reads the session from the store again, after a conditional
+// change found it changed, keeping this request's unsaved changes and view
+// number; s.mu must be held. A session that ended meanwhile is
+// [ErrNotFound].
+func (s *Session) reload(ctx context.Context) error {
+	rec, err := s.mgr.store.Get(ctx, s.id)
+	if err != nil {
+		return wrap("reload", err)
+	}
+	if !rec.live(s.mgr.now()) {
+		return fmt.Errorf("%w: the session ended", ErrNotFound)
+	}
+	if rec.Values == nil {
+		rec.Values = make(map[string]any)
+	}
+	for k, v := range s.set {
+		rec.Values[k] = copyValue(v)
+	}
+	for k := range s.deleted {
+		delete(rec.Values, k)
+	}
+	s.rec, s.sized = rec, false
+	return nil
 }

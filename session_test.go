@@ -66,9 +66,9 @@ func TestSessionValues(t *testing.T) {
 	if got := strings.Join(s.Keys(), ","); got != "b,f32,i,i8,raw,t,u32,u64" {
 		t.Errorf("Keys = %s", got)
 	}
-	c, ok := s.close()
-	if !ok || len(c.set) != 8 || len(c.del) != 1 || c.del[0] != "s" {
-		t.Errorf("changes = %v %v %v", c.set, c.del, ok)
+	c, ok := s.takeChanges(true)
+	if !ok || len(c.Set) != 8 || len(c.Delete) != 1 || c.Delete[0] != "s" {
+		t.Errorf("changes = %v %v %v", c.Set, c.Delete, ok)
 	}
 }
 

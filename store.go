@@ -6,47 +6,61 @@ import (
 	"time"
 )
 
-// A Store keeps session records. The middleware is the only caller a Store
-// needs to serve; implementations must be safe for concurrent use.
+// A Store keeps session records. The Manager is the only caller a Store
+// needs to serve; implementations must be safe for concurrent use, also
+// when several processes share the data behind them.
+//
+// A store holds mechanism, not policy: it never decides whether a session
+// has ended (the Manager does, by its clock, from [Record.Expires]) and
+// never moves an expiry by itself. What it must guarantee is atomicity:
+// Visit never loses or repeats a view, Apply with IfVersion never applies
+// to a session that changed, and Rename moves exactly the state it was
+// given, or nothing.
 //
 // Every method refuses an id for which [ValidID] is false, whatever the
-// caller: Visit and Update report [ErrNotFound] (no session can exist under
-// it), Delete does nothing, Create and Rename fail, and nothing is written
-// under it. A call whose context has ended fails without changing anything.
+// caller: Get, Visit and Apply report [ErrNotFound] (no session can exist
+// under it), Delete does nothing, Create and Rename fail, and nothing is
+// written under it. A call whose context has ended fails without changing
+// anything.
 //
 // Two implementations come with the package: [FirestoreStore] for production
 // and [MemoryStore] for tests and single-instance development. Both pass the
 // behavioural suite sessionstest.TestStore, and so should a third.
 type Store interface {
 	// Create stores rec as a new session under id. It returns an error
-	// wrapping [ErrExists] when a record is already stored under id.
+	// wrapping [ErrExists] when a record is already stored under id. A
+	// Create whose answer was lost and was retried is not a second record:
+	// the store recognises its own record and reports success.
 	Create(ctx context.Context, id string, rec Record) error
 
-	// Visit atomically adds views to the view count of the live session
-	// stored under id and slides its idle expiry to now+idle, or now plus
-	// the record's own Idle when it has one (never past its Deadline). It returns the record as stored after the change, so the
+	// Get returns the session stored under id, with its Version. A missing
+	// record is reported as [ErrNotFound]; an ended one is returned as it
+	// is stored.
+	Get(ctx context.Context, id string) (Record, error)
+
+	// Visit atomically adds views to the view count of the session stored
+	// under id and returns the record as stored after the change, so the
 	// views of this visit are numbered Views-views+1 … Views, and no other
-	// visit gets those numbers.
-	//
-	// A missing or expired record is reported as [ErrNotFound]; an expired
-	// record may be deleted on the way, and stays absent either way.
-	Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error)
+	// visit gets those numbers. It changes nothing else, so counting a view
+	// of a session that has ended does not bring it back. Its values and
+	// attributes are current: never older than a change that was
+	// acknowledged before Visit was called. A missing record is reported
+	// as [ErrNotFound].
+	Visit(ctx context.Context, id string, views int64) (Record, error)
 
-	// Update applies the changed values of the live session under id: set
-	// stores each key's value, del removes each key. Other keys, the view
-	// count and the expiry are left as they are, so concurrent updates of
-	// different keys all survive. A missing record is reported as
-	// [ErrNotFound].
-	Update(ctx context.Context, id string, set map[string]any, del []string) error
-
-	// SetAttrs replaces the attributes of the live session under id: its
-	// owner, its own idle timeout, its expiry and deadline, its cookie kind.
-	// Its values and view count are left as they are. A missing record is
-	// reported as [ErrNotFound].
-	SetAttrs(ctx context.Context, id string, a Attrs) error
+	// Apply makes the field-level change c to the session stored under id,
+	// atomically: only the values and attributes that c names change, so
+	// concurrent changes of other keys and attributes all survive. With
+	// c.IfVersion set, it applies only if the session is still stored at
+	// that version, and fails with [ErrConflict] otherwise. A missing
+	// record is reported as [ErrNotFound].
+	Apply(ctx context.Context, id string, c Change) (Applied, error)
 
 	// Rename atomically stores rec under newID and deletes the record under
-	// oldID. It backs [Session.Renew].
+	// oldID, provided that the record under oldID is still at rec.Version
+	// ([ErrConflict] if it changed, [ErrNotFound] if it is gone). It backs
+	// [Session.Renew]. A Rename whose answer was lost is resolved before it
+	// returns: it reports success only if rec is stored under newID.
 	Rename(ctx context.Context, oldID, newID string, rec Record) error
 
 	// Delete removes the record under id. Deleting a missing record is not an
@@ -78,12 +92,12 @@ type Record struct {
 	Views int64
 	// Created is when the session was created.
 	Created time.Time
-	// Expires is when the session ends unless it is used again: the idle
-	// expiry, moved forward by every visit but never past Deadline. Firestore
-	// stores it as the timestamp field expiresAt, ready for a TTL policy.
+	// Expires is when the session ends: the idle expiry, moved forward by
+	// visits but never past Deadline. Firestore stores it as the timestamp
+	// field expiresAt, ready for a TTL policy.
 	Expires time.Time
-	// Deadline is when the session ends however often it is used: the
-	// absolute lifetime, fixed at creation.
+	// Deadline is when the session ends however often it is used: its
+	// absolute lifetime.
 	Deadline time.Time
 	// Values holds the application's data, by key, as [Session.Set]
 	// encodes it.
@@ -97,40 +111,84 @@ type Record struct {
 	// BrowserSession is true when the session's cookie has no Max-Age, so
 	// that the browser drops it when it closes.
 	BrowserSession bool
+	// Version names the stored state this record shows, in the store's own
+	// terms (Firestore: the document's update time), for [Change].IfVersion
+	// and [Store.Rename]; "" when the store cannot name one. Every change
+	// of the stored session, a view included, gives it a new version.
+	Version string
 }
 
-// Attrs are what a session holds beside its values and view count, changed
-// together by [Store.SetAttrs].
-type Attrs struct {
-	Owner             string
-	Idle              time.Duration
-	Expires, Deadline time.Time
-	BrowserSession    bool
+// A Change is a field-level change of one session, applied atomically by
+// [Store.Apply]. Only what it names changes.
+type Change struct {
+	// IfVersion, when set, makes the change conditional on the session
+	// still being stored at that version ([Record.Version]).
+	IfVersion string
+	// Set stores these values, encoded as [Session.Set] encodes them.
+	Set map[string]any
+	// Delete removes the values under these keys.
+	Delete []string
+	// Add adds to the integer value under each key, atomically (a missing
+	// value counts as 0); [Applied].Sums reports the results.
+	Add map[string]int64
+	// Owner is the new owner, when SetOwner is true.
+	Owner    string
+	SetOwner bool
+	// Idle, Deadline and BrowserSession are the session's new lifetime,
+	// when SetLifetime is true.
+	Idle           time.Duration
+	Deadline       time.Time
+	BrowserSession bool
+	SetLifetime    bool
+	// Expires, when not zero, is the session's new expiry.
+	Expires time.Time
 }
 
-// attrs returns the attributes of r.
-func (r *Record) attrs() Attrs {
-	return Attrs{Owner: r.Owner, Idle: r.Idle, Expires: r.Expires, Deadline: r.Deadline, BrowserSession: r.BrowserSession}
+// empty reports whether c changes nothing.
+func (c *Change) empty() bool {
+	return len(c.Set) == 0 && len(c.Delete) == 0 && len(c.Add) == 0 && !c.SetOwner && !c.SetLifetime && c.Expires.IsZero()
 }
 
-// setAttrs sets the attributes of r.
-func (r *Record) setAttrs(a Attrs) {
-	r.Owner, r.Idle, r.Expires, r.Deadline, r.BrowserSession = a.Owner, a.Idle, a.Expires, a.Deadline, a.BrowserSession
+// applyTo applies c to rec, whose Values it replaces with a copy.
+func (c *Change) applyTo(rec *Record) {
+	values := make(map[string]any, len(rec.Values)+len(c.Set))
+	for k, v := range rec.Values {
+		values[k] = v
+	}
+	for k, v := range c.Set {
+		values[k] = copyValue(v)
+	}
+	for _, k := range c.Delete {
+		delete(values, k)
+	}
+	for k, n := range c.Add {
+		old, _ := values[k].(int64)
+		values[k] = old + n
+	}
+	rec.Values = values
+	if c.SetOwner {
+		rec.Owner = c.Owner
+	}
+	if c.SetLifetime {
+		rec.Idle, rec.Deadline, rec.BrowserSession = c.Idle, c.Deadline, c.BrowserSession
+	}
+	if !c.Expires.IsZero() {
+		rec.Expires = c.Expires
+	}
+}
+
+// Applied is what [Store.Apply] reports of a change it made.
+type Applied struct {
+	// Version is the version the change gave the session, when the store
+	// knows that the session's record at it is the record the change was
+	// applied to with the change; "" otherwise (another change came
+	// between, or the store cannot tell).
+	Version string
+	// Sums holds the value under each key of [Change].Add after the change.
+	Sums map[string]int64
 }
 
 // live reports whether r is still a session at now.
 func (r *Record) live(now time.Time) bool {
 	return now.Before(r.Expires) && now.Before(r.Deadline)
-}
-
-// slide moves the idle expiry of r to now+idle, or now plus the session's
-// own idle timeout, capped by the deadline.
-func (r *Record) slide(now time.Time, idle time.Duration) {
-	if r.Idle > 0 {
-		idle = r.Idle
-	}
-	r.Expires = now.Add(idle)
-	if r.Deadline.Before(r.Expires) {
-		r.Expires = r.Deadline
-	}
 }

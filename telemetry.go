@@ -30,9 +30,8 @@ const scope = "github.com/firestore-sessions/sessions"
 //   - sessions.cache.lookups (counter), by hit (true or false): the
 //     Firestore store's record cache; the hit ratio is hits over lookups.
 //   - sessions.conflicts (counter), by what followed (sessions.then:
-//     "increment" for a visit, "unconditional" for a save of values): the
-//     Firestore store's conditional commits refused because another
-//     instance wrote the session first.
+//     "read" for a view): the Firestore store's cached records found out
+//     of date because another instance changed the session first.
 type telemetry struct {
 	tracer        trace.Tracer
 	views         metric.Int64Counter
@@ -53,7 +52,7 @@ type opTelemetry struct {
 }
 
 // ops are the store operations that telemetry reports.
-var ops = []string{"create", "visit", "update", "rename", "delete"}
+var ops = []string{"create", "get", "visit", "apply", "rename", "delete"}
 
 // newTelemetry returns the instruments of tp and mp, the global providers
 // where they are nil.
@@ -178,13 +177,20 @@ func (s instrumented) Create(ctx context.Context, id string, rec Record) error {
 	return err
 }
 
-func (s instrumented) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (Record, error) {
+func (s instrumented) Get(ctx context.Context, id string) (Record, error) {
+	ctx, c := s.t.begin(ctx, "get")
+	rec, err := s.Store.Get(ctx, id)
+	c.end(ctx, err)
+	return rec, err
+}
+
+func (s instrumented) Visit(ctx context.Context, id string, views int64) (Record, error) {
 	ctx, c := s.t.begin(ctx, "visit")
 	if c.span != nil {
 		c.span.SetAttributes(attribute.Int64("sessions.batch", views))
 	}
 	s.t.batch.Record(ctx, views)
-	rec, err := s.Store.Visit(ctx, id, views, now, idle)
+	rec, err := s.Store.Visit(ctx, id, views)
 	if err == nil {
 		s.t.views.Add(ctx, views)
 	}
@@ -192,21 +198,15 @@ func (s instrumented) Visit(ctx context.Context, id string, views int64, now tim
 	return rec, err
 }
 
-func (s instrumented) Update(ctx context.Context, id string, set map[string]any, del []string) error {
-	ctx, c := s.t.begin(ctx, "update")
+func (s instrumented) Apply(ctx context.Context, id string, ch Change) (Applied, error) {
+	ctx, c := s.t.begin(ctx, "apply")
 	if c.span != nil {
-		c.span.SetAttributes(attribute.Int("sessions.set", len(set)), attribute.Int("sessions.deleted", len(del)))
+		c.span.SetAttributes(attribute.Int("sessions.set", len(ch.Set)), attribute.Int("sessions.deleted", len(ch.Delete)),
+			attribute.Bool("sessions.conditional", ch.IfVersion != ""))
 	}
-	err := s.Store.Update(ctx, id, set, del)
+	res, err := s.Store.Apply(ctx, id, ch)
 	c.end(ctx, err)
-	return err
-}
-
-func (s instrumented) SetAttrs(ctx context.Context, id string, a Attrs) error {
-	ctx, c := s.t.begin(ctx, "set attrs")
-	err := s.Store.SetAttrs(ctx, id, a)
-	c.end(ctx, err)
-	return err
+	return res, err
 }
 
 func (s instrumented) Rename(ctx context.Context, oldID, newID string, rec Record) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -104,7 +103,7 @@ func TestTelemetryOfViews(t *testing.T) {
 		v.get("/")
 		v.get("/set?color=red")
 		v.get("/")
-		want := []string{"sessions.create", "sessions.visit", "sessions.update", "sessions.visit"}
+		want := []string{"sessions.create", "sessions.visit", "sessions.apply", "sessions.visit"}
 		if got := rec.spanNames(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
 			t.Errorf("spans %q, want %q", got, want)
 		}
@@ -117,7 +116,7 @@ func TestTelemetryOfViews(t *testing.T) {
 			{"sessions.created", nil, 1},
 			{"sessions.visit.batch", nil, 2},
 			{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "visit"), attribute.String("rpc.grpc.status_code", "OK")}, 2},
-			{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "update")}, 1},
+			{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "apply")}, 1},
 			{"sessions.store.errors", nil, 0},
 		} {
 			if got := rec.sum(t, c.name, c.attrs...); got != c.want {
@@ -136,16 +135,16 @@ func TestTelemetryOfConflicts(t *testing.T) {
 	rec := newRecorder()
 	stA, project := firestoreStore(t, FirestoreConfig{})
 	stB := openStore(t, project, FirestoreConfig{})
-	a := newManager(t, stA, Config{}).Middleware(greet)
-	b := newManager(t, stB, rec.cfg).Middleware(greet)
+	a := newManager(t, stA, Config{}).Middleware(colorPage)
+	b := newManager(t, stB, rec.cfg).Middleware(colorPage)
 	v := &visitor{t: t, h: b}
 	v.get("/") // cached by b
 	v.h = a
-	v.get("/") // b's version is stale now
+	v.get("/set?color=red") // b's record is out of date now
 	v.h = b
 	v.get("/")
-	if got := rec.sum(t, "sessions.conflicts", attribute.String("sessions.then", "increment")); got != 1 {
-		t.Errorf("conflicts then increment = %d, want 1", got)
+	if got := rec.sum(t, "sessions.conflicts", attribute.String("sessions.then", "read")); got != 1 {
+		t.Errorf("conflicts then read = %d, want 1", got)
 	}
 	if got := rec.sum(t, "sessions.cache.lookups", attribute.Bool("hit", true)); got != 1 {
 		t.Errorf("cache hits = %d, want 1", got)
@@ -155,7 +154,7 @@ func TestTelemetryOfConflicts(t *testing.T) {
 // unavailableStore fails every visit as an unreachable Firestore does.
 type unavailableStore struct{ *MemoryStore }
 
-func (unavailableStore) Visit(context.Context, string, int64, time.Time, time.Duration) (Record, error) {
+func (unavailableStore) Visit(context.Context, string, int64) (Record, error) {
 	return Record{}, status.Error(codes.Unavailable, "connection refused")
 }
 

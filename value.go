@@ -14,8 +14,7 @@ import (
 // valid UTF-8, not of the form __name__ (reserved by Firestore), and short
 // enough for Firestore's field paths (see checkPath).
 func checkKey(key string) error {
-	if key == "" || !utf8.ValidString(key) ||
-		(len(key) >= 4 && strings.HasPrefix(key, "__") && strings.HasSuffix(key, "__")) {
+	if !validFieldName(key) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, truncate(key, 40))
 	}
 	if n := valuesPathLen + escapedLen(key); n > MaxFieldPathBytes {
@@ -23,6 +22,17 @@ func checkKey(key string) error {
 	}
 	return nil
 }
+
+// validFieldName reports whether Firestore takes name as the name of a
+// field, at any depth: non-empty valid UTF-8, not of the form __name__.
+func validFieldName(name string) bool {
+	return name != "" && utf8.ValidString(name) &&
+		!(len(name) >= 4 && strings.HasPrefix(name, "__") && strings.HasSuffix(name, "__"))
+}
+
+// errInvalidUTF8 refuses a string that is not valid UTF-8, which Firestore
+// refuses to store.
+var errInvalidUTF8 = fmt.Errorf("%w: a string that is not valid UTF-8 (strings.ToValidUTF8 repairs one)", ErrUnsupportedType)
 
 // encode converts v to the form a store keeps it in, and gives it back in:
 // a tree of nil, bool, int64, float64, string, []byte, time.Time, []any and
@@ -40,7 +50,12 @@ func checkKey(key string) error {
 // point to; nil is stored as null.
 func encode(v any) (any, error) {
 	switch v := v.(type) { // the common cases, without reflection
-	case nil, string, bool, int64, float64:
+	case string:
+		if !utf8.ValidString(v) {
+			return nil, errInvalidUTF8
+		}
+		return v, nil
+	case nil, bool, int64, float64:
 		return v, nil
 	case int:
 		return int64(v), nil
@@ -70,6 +85,9 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 		}
 		return encodeValue(v.Elem(), depth)
 	case reflect.String:
+		if !utf8.ValidString(v.String()) {
+			return nil, errInvalidUTF8
+		}
 		return v.String(), nil
 	case reflect.Bool:
 		return v.Bool(), nil
@@ -91,6 +109,9 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 		}
 		m := make(map[string]any)
 		for _, f := range structFields(v.Type()) {
+			if !validFieldName(f.name) {
+				return nil, fmt.Errorf("%w: field name %q (Firestore refuses empty and __name__ field names)", ErrInvalidKey, truncate(f.name, 40))
+			}
 			fv := v.FieldByIndex(f.index)
 			if f.omitEmpty && fv.IsZero() {
 				continue
@@ -114,6 +135,9 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 		}
 		m := make(map[string]any, v.Len())
 		for it := v.MapRange(); it.Next(); {
+			if k := it.Key().String(); !validFieldName(k) {
+				return nil, fmt.Errorf("%w: map key %q (Firestore refuses empty, __name__ and invalid UTF-8 field names)", ErrInvalidKey, truncate(k, 40))
+			}
 			x, err := encodeValue(it.Value(), depth+1)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", it.Key().String(), err)

@@ -8,31 +8,6 @@ import (
 	"time"
 )
 
-// GetAs reads the value stored under key into a new T, by the rules that
-// [Session.Set] stored it with: a struct stored with firestore tags reads
-// back into the same struct, a []T into a []T, a map into a map or a struct.
-// ok is false when there is no value under key; err, wrapping
-// [ErrWrongType], says which part of the value does not fit T.
-//
-// Integers read into any integer type they fit in and into floats; times
-// come back in UTC; fields of a struct match stored keys exactly, or else
-// case-insensitively; keys without a field are ignored. T may be any to get
-// the stored tree itself.
-func GetAs[T any](s *Session, key string) (v T, ok bool, err error) {
-	s.mu.Lock()
-	x, ok := s.rec.Values[key]
-	x = copyValue(x) // decoded outside the lock, from a copy
-	s.mu.Unlock()
-	if !ok {
-		return v, false, nil
-	}
-	if err := decodeValue(reflect.ValueOf(&v).Elem(), x); err != nil {
-		var zero T
-		return zero, true, fmt.Errorf("value %q: %w", truncate(key, 40), err)
-	}
-	return v, true, nil
-}
-
 // decodeValue sets dst from the encoded value src.
 func decodeValue(dst reflect.Value, src any) error {
 	wrong := func() error {

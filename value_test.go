@@ -164,19 +164,25 @@ func TestPopClearAndFlashes(t *testing.T) {
 			s, _ := FromContext(r.Context())
 			switch r.URL.Path {
 			case "/add":
-				_ = s.AddFlash("saved")
-				_ = s.AddFlash("twice")
+				for _, msg := range []string{"saved", "twice"} {
+					if err := s.AddFlash(r.Context(), msg); err != nil {
+						t.Error(err)
+					}
+				}
 				_ = s.Set("a", 1)
 				_ = s.Set("b", 2)
 			case "/read":
-				got = s.Flashes()
-			case "/pop":
-				v, ok := s.Pop("a")
-				if !ok || v != int64(1) {
-					t.Errorf("Pop = %v %v", v, ok)
+				var err error
+				if got, err = s.Flashes(r.Context()); err != nil {
+					t.Error(err)
 				}
-				if _, ok := s.Pop("a"); ok {
-					t.Error("popped twice")
+			case "/pop":
+				v, ok, err := s.Pop(r.Context(), "a")
+				if !ok || v != int64(1) || err != nil {
+					t.Errorf("Pop = %v %v %v", v, ok, err)
+				}
+				if _, ok, err := s.Pop(r.Context(), "a"); ok || err != nil {
+					t.Errorf("popped twice: %v %v", ok, err)
 				}
 			case "/clear":
 				if err := s.Clear(); err != nil {

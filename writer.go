@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -18,12 +19,19 @@ import (
 //
 // It keeps the optional interfaces of the writer it wraps: Flush and Hijack
 // directly, everything else through Unwrap and http.ResponseController.
+//
+// Before the headers go, it runs flush, which saves the session's changes;
+// if that fails, fail answers the request with the error on the wrapped
+// writer instead, and what the handler writes after is discarded.
 type responseWriter struct {
 	http.ResponseWriter
 	beforeSend func(http.Header) // the last look at the headers before they go
+	flush      func() error      // runs once, before the headers go; nil: none
+	fail       func(error)       // answers instead when flush fails
 
 	mu     sync.Mutex
 	wrote  bool
+	failed bool // flush failed: the handler's response is discarded
 	staged []func(http.Header)
 }
 
@@ -39,13 +47,22 @@ func (w *responseWriter) stage(f func(http.Header)) bool {
 	return true
 }
 
-// commit applies the staged changes and marks the headers sent; it does
-// nothing after the first time.
-func (w *responseWriter) commit() {
+// commit runs flush, applies the staged changes and marks the headers
+// sent; it does nothing after the first time. It reports whether the
+// handler's response goes out: false once flush failed.
+func (w *responseWriter) commit() bool {
+	w.mu.Lock()
+	flush := w.flush
+	w.flush = nil
+	w.mu.Unlock()
+	var err error
+	if flush != nil {
+		err = flush() // unlocked: it takes the session's lock, which Renew holds while it stages
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.wrote {
-		return
+		return !w.failed
 	}
 	w.wrote = true
 	h := w.ResponseWriter.Header()
@@ -56,29 +73,43 @@ func (w *responseWriter) commit() {
 	if w.beforeSend != nil {
 		w.beforeSend(h)
 	}
+	if err != nil {
+		w.failed = true
+		w.fail(err)
+	}
+	return !w.failed
 }
 
+// errDiscarded is what the handler's writes get after its changes could
+// not be saved and the request was answered with the error instead.
+var errDiscarded = errors.New("sessions: the session could not be saved: the response was answered with the error")
+
 func (w *responseWriter) WriteHeader(code int) {
-	if code >= 200 || code == http.StatusSwitchingProtocols {
-		w.commit()
+	if (code >= 200 || code == http.StatusSwitchingProtocols) && !w.commit() {
+		return
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
-	w.commit()
+	if !w.commit() {
+		return 0, errDiscarded
+	}
 	return w.ResponseWriter.Write(b)
 }
 
 // Flush sends the headers and any buffered body, as http.Flusher.
 func (w *responseWriter) Flush() {
-	w.commit()
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	if w.commit() {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
 }
 
 // Hijack hands over the connection, as http.Hijacker.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.commit()
+	if !w.commit() {
+		return nil, nil, errDiscarded
+	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 

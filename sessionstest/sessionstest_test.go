@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"maps"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +18,9 @@ import (
 // key-value database: each record an encoded blob under its id, read,
 // changed and written back under one lock.
 type gobStore struct {
-	mu    sync.Mutex
-	blobs map[string][]byte
+	mu       sync.Mutex
+	blobs    map[string][]byte
+	versions int
 }
 
 func init() {
@@ -94,63 +96,81 @@ func (s *gobStore) Create(ctx context.Context, id string, rec sessions.Record) e
 	if _, ok := s.blobs[id]; ok {
 		return sessions.ErrExists
 	}
+	s.version(&rec)
 	return s.put(id, rec)
 }
 
-func (s *gobStore) Visit(ctx context.Context, id string, views int64, now time.Time, idle time.Duration) (sessions.Record, error) {
+// version gives rec the next version; s.mu must be held.
+func (s *gobStore) version(rec *sessions.Record) {
+	s.versions++
+	rec.Version = strconv.Itoa(s.versions)
+}
+
+func (s *gobStore) Get(ctx context.Context, id string) (sessions.Record, error) {
 	unlock, err := s.check(ctx, id)
 	if err != nil {
 		return sessions.Record{}, err
 	}
 	defer unlock()
 	rec, ok := s.get(id)
-	if !ok || !live(rec, now) {
+	if !ok {
 		return sessions.Record{}, sessions.ErrNotFound
 	}
-	rec.Views += views
-	if rec.Idle > 0 {
-		idle = rec.Idle
-	}
-	if now.Add(idle).Before(rec.Deadline) {
-		rec.Expires = now.Add(idle)
-	} else {
-		rec.Expires = rec.Deadline
-	}
-	return rec, s.put(id, rec)
+	return rec, nil
 }
 
-func (s *gobStore) Update(ctx context.Context, id string, set map[string]any, del []string) error {
+func (s *gobStore) Visit(ctx context.Context, id string, views int64) (sessions.Record, error) {
 	unlock, err := s.check(ctx, id)
 	if err != nil {
-		return err
+		return sessions.Record{}, err
 	}
 	defer unlock()
 	rec, ok := s.get(id)
 	if !ok {
-		return sessions.ErrNotFound
+		return sessions.Record{}, sessions.ErrNotFound
+	}
+	rec.Views += views
+	s.version(&rec)
+	return rec, s.put(id, rec)
+}
+
+func (s *gobStore) Apply(ctx context.Context, id string, c sessions.Change) (sessions.Applied, error) {
+	unlock, err := s.check(ctx, id)
+	if err != nil {
+		return sessions.Applied{}, err
+	}
+	defer unlock()
+	rec, ok := s.get(id)
+	switch {
+	case !ok:
+		return sessions.Applied{}, sessions.ErrNotFound
+	case c.IfVersion != "" && c.IfVersion != rec.Version:
+		return sessions.Applied{}, sessions.ErrConflict
 	}
 	if rec.Values == nil {
 		rec.Values = map[string]any{}
 	}
-	maps.Copy(rec.Values, set)
-	for _, k := range del {
+	maps.Copy(rec.Values, c.Set)
+	for _, k := range c.Delete {
 		delete(rec.Values, k)
 	}
-	return s.put(id, rec)
-}
-
-func (s *gobStore) SetAttrs(ctx context.Context, id string, a sessions.Attrs) error {
-	unlock, err := s.check(ctx, id)
-	if err != nil {
-		return err
+	sums := map[string]int64{}
+	for k, n := range c.Add {
+		old, _ := rec.Values[k].(int64)
+		rec.Values[k] = old + n
+		sums[k] = old + n
 	}
-	defer unlock()
-	rec, ok := s.get(id)
-	if !ok {
-		return sessions.ErrNotFound
+	if c.SetOwner {
+		rec.Owner = c.Owner
 	}
-	rec.Owner, rec.Idle, rec.Expires, rec.Deadline, rec.BrowserSession = a.Owner, a.Idle, a.Expires, a.Deadline, a.BrowserSession
-	return s.put(id, rec)
+	if c.SetLifetime {
+		rec.Idle, rec.Deadline, rec.BrowserSession = c.Idle, c.Deadline, c.BrowserSession
+	}
+	if !c.Expires.IsZero() {
+		rec.Expires = c.Expires
+	}
+	s.version(&rec)
+	return sessions.Applied{Version: rec.Version, Sums: sums}, s.put(id, rec)
 }
 
 func (s *gobStore) Rename(ctx context.Context, oldID, newID string, rec sessions.Record) error {
@@ -159,10 +179,15 @@ func (s *gobStore) Rename(ctx context.Context, oldID, newID string, rec sessions
 		return err
 	}
 	defer unlock()
-	if _, ok := s.blobs[oldID]; !ok {
+	old, ok := s.get(oldID)
+	switch {
+	case !ok:
 		return sessions.ErrNotFound
+	case old.Version != rec.Version:
+		return sessions.ErrConflict
 	}
 	delete(s.blobs, oldID)
+	s.version(&rec)
 	return s.put(newID, rec)
 }
 
