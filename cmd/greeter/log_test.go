@@ -17,6 +17,8 @@ import (
 	"github.com/firestore-sessions/sessions"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // On Google Cloud, log lines are JSON with Cloud Logging's field names.
@@ -222,4 +224,44 @@ func (s shortCalls) Create(ctx context.Context, id string, rec sessions.Record) 
 	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	return s.Store.Create(ctx, id, rec)
+}
+
+// With no spans exported, a line still names the trace of the request's
+// traceparent (Cloud Run's, which its request log names too) and its span.
+func TestLogNamesIncomingTraceWithoutExport(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "")
+	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	var logs syncBuilder
+	logger := newLogger(&logs, true, "demo-traced")
+	setupTestTelemetry(t, logger)
+	h, err := newHandler(downStore{}, true, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("traceparent", upstreamHeader)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	recs := parseJSONLines(t, logs.String())
+	var found bool
+	for _, r := range recs {
+		if r["message"] != "sessions: store failed" {
+			continue
+		}
+		found = true
+		if r[traceKey] != "projects/demo-traced/traces/"+upstreamTraceID || r[spanIDKey] != upstreamSpanID || r[sampledKey] != true {
+			t.Errorf("store error line %v, want the trace fields of the traceparent", r)
+		}
+	}
+	if !found {
+		t.Errorf("no store error line in:\n%s", logs.String())
+	}
+}
+
+// downStore is a store whose creates fail at once, as an unavailable
+// Firestore's do.
+type downStore struct{ sessions.Store }
+
+func (downStore) Create(context.Context, string, sessions.Record) error {
+	return status.Error(codes.Unavailable, "connection refused")
 }
