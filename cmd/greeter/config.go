@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"cloud.google.com/go/compute/metadata"
 	"cloud.google.com/go/firestore"
 )
 
@@ -24,9 +26,10 @@ type config struct {
 
 	// firestore selects the Firestore store, of project (which may be
 	// firestore.DetectProjectID); otherwise sessions are kept in memory.
-	firestore bool
-	project   string
-	emulator  string // FIRESTORE_EMULATOR_HOST, if set
+	firestore    bool
+	project      string
+	projectGiven bool   // project is GOOGLE_CLOUD_PROJECT or -project
+	emulator     string // FIRESTORE_EMULATOR_HOST, if set
 }
 
 const usage = `Usage: greeter [flags]
@@ -44,8 +47,10 @@ environment; each flag overrides the variable of the same meaning.
                            -insecure  send it without Secure, for http://localhost
 
 Without any Firestore setting, sessions are kept in this process's memory.
-OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write the
-sessions' OpenTelemetry spans and metrics to stdout.
+OpenTelemetry's variables export the requests' spans and the sessions'
+metrics: OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER (otlp, console or
+none; unset: none), OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME and the
+others of the OpenTelemetry SDK.
 `
 
 // parseConfig reads the configuration from args (flags) and getenv. The
@@ -92,7 +97,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		if !projectID.MatchString(*project) {
 			return config{}, fmt.Errorf("invalid Google Cloud project id %q (GOOGLE_CLOUD_PROJECT or -project)", *project)
 		}
-		cfg.firestore, cfg.project = true, *project
+		cfg.firestore, cfg.project, cfg.projectGiven = true, *project, true
 	case cfg.emulator != "":
 		cfg.firestore, cfg.project = true, emulatorProject
 	case cfg.onCloud:
@@ -127,6 +132,25 @@ var projectID = regexp.MustCompile(`^([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{
 
 // addr is the address to listen on: all interfaces.
 func (c config) addr() string { return ":" + strconv.Itoa(c.port) }
+
+// traceProject returns the project whose traces the log lines name on
+// Google Cloud: the one configured, else the metadata server's (Cloud Run
+// does not set GOOGLE_CLOUD_PROJECT). Off Google Cloud it is "".
+func (c config) traceProject(ctx context.Context) (string, error) {
+	switch {
+	case !c.onCloud:
+		return "", nil
+	case c.projectGiven:
+		return c.project, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	p, err := metadata.ProjectIDWithContext(ctx)
+	if err != nil {
+		return "", fmt.Errorf("project from the metadata server: %w", err)
+	}
+	return p, nil
+}
 
 // storeName describes the session store for the logs.
 func (c config) storeName() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -144,6 +145,42 @@ func TestSecureCookie(t *testing.T) {
 		name := map[bool]string{true: "__Host-session_id", false: "session_id"}[tt.want]
 		if c == nil || c.Secure != tt.want || c.Name != name {
 			t.Errorf("%v %v: cookie %v, want %s with Secure=%v", tt.env, tt.args, c, name, tt.want)
+		}
+	}
+}
+
+// The log lines' project is the one configured, else on Google Cloud the
+// metadata server's (Cloud Run sets no GOOGLE_CLOUD_PROJECT); off Google
+// Cloud there is none.
+func TestTraceProject(t *testing.T) {
+	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/computeMetadata/v1/project/project-id" || r.Header.Get("Metadata-Flavor") != "Google" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Metadata-Flavor", "Google")
+		io.WriteString(w, "from-metadata")
+	}))
+	defer metadata.Close()
+	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(metadata.URL, "http://"))
+
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"K_SERVICE=greeter", "GOOGLE_CLOUD_PROJECT=configured"}, "configured"},
+		{[]string{"GAE_SERVICE=default", "GOOGLE_CLOUD_PROJECT=configured"}, "configured"},
+		{[]string{"K_SERVICE=greeter"}, "from-metadata"},
+		{[]string{"K_SERVICE=greeter", "FIRESTORE_EMULATOR_HOST=127.0.0.1:1"}, "from-metadata"},
+		{[]string{"GOOGLE_CLOUD_PROJECT=configured"}, ""},
+		{nil, ""},
+	} {
+		cfg, err := parseConfig(nil, env(c.env...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cfg.traceProject(t.Context()); err != nil || got != c.want {
+			t.Errorf("%q: trace project %q, %v; want %q", c.env, got, err, c.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/firestore-sessions/sessions"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // greetings are the tutorial's greetings; each session gets one at random.
@@ -19,6 +20,12 @@ const greetingKey = "greeting"
 func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 
 // newHandler returns the greeter's routes, with sessions kept in store.
+//
+// Each request is an OpenTelemetry server span (otelhttp, with the global
+// providers and propagators) that continues the trace of the request's
+// headers; it wraps the sessions middleware, so the spans of the session's
+// store calls are its children, and the middleware's log lines carry its
+// context.
 //
 // Only the page has sessions: other paths (such as the /favicon.ico that
 // browsers ask for) get a plain 404, and methods other than GET and HEAD on
@@ -40,7 +47,17 @@ func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Ha
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", m.Middleware(http.HandlerFunc(greet))) // GET also matches HEAD
-	return mux, nil
+	return otelhttp.NewHandler(mux, "greeter", otelhttp.WithSpanNameFormatter(spanName)), nil
+}
+
+// spanName names a request's span by the route that served it, such as
+// "GET /{$}", or by its method alone for a path without a route: otelhttp
+// names it again once the mux has chosen the route.
+func spanName(_ string, r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.Method
 }
 
 // greet writes the tutorial's page: the session's view count and greeting.

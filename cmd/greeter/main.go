@@ -10,9 +10,16 @@
 // and then open http://localhost:8080. Configuration comes from the
 // environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, and
 // K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
-// see greeter -h. OTEL_TRACES_EXPORTER=console and
-// OTEL_METRICS_EXPORTER=console write the sessions' OpenTelemetry spans and
-// metrics to stdout.
+// see greeter -h.
+//
+// Each request is an OpenTelemetry server span that continues the trace of
+// its traceparent header, with the sessions' store calls as its children;
+// OpenTelemetry's standard variables export the spans and metrics
+// (OTEL_TRACES_EXPORTER=otlp, OTEL_EXPORTER_OTLP_ENDPOINT=..., or console
+// for stdout). On Google Cloud, the log lines of a traced request name its
+// trace, for Cloud Logging to show them with it. docs/deploy-observability.md
+// tells how to see them all in Cloud Trace, Cloud Monitoring and Cloud
+// Logging.
 package main
 
 import (
@@ -44,7 +51,7 @@ func main() {
 //
 // getenv supplies the configuration; the Firestore client library itself
 // also reads FIRESTORE_EMULATOR_HOST and credentials from the process
-// environment.
+// environment, and OpenTelemetry its OTEL_* variables.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -55,8 +62,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "greeter: %v\n", err)
 		return 2
 	}
-	logger := newLogger(stdout, cfg.onCloud)
-	shutdownTelemetry, err := setupTelemetry(getenv, stdout)
+	project, projectErr := cfg.traceProject(ctx)
+	logger := newLogger(stdout, cfg.onCloud, project)
+	if projectErr != nil {
+		logger.Warn("log lines will not name their traces", "err", projectErr)
+	}
+	shutdownTelemetry, err := setupTelemetry(ctx, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "greeter: %v\n", err)
 		return 2
