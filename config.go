@@ -123,6 +123,15 @@ type Config struct {
 	// timeouts and lifetimes sets its own. Every Manager that shares a
 	// store should see the same time.
 	Clock func() time.Time
+
+	// MaxOwnerSessions, when above 0, caps the live sessions of one owner
+	// (see Session.SetOwner), checked by Session.Login: a login beyond the
+	// cap ends the owner's least recently used sessions, or, with
+	// RefuseExtraLogins, fails with ErrTooManySessions. The check is one
+	// query of the store's OwnerIndex at each login; two logins of one
+	// owner at the same moment may both pass it.
+	MaxOwnerSessions  int
+	RefuseExtraLogins bool
 }
 
 // Defaults used for zero Config fields.

@@ -19,6 +19,9 @@ var (
 	// Session's atomic operations retry on it; a store's caller of its own
 	// reads the session again.
 	ErrConflict = errors.New("sessions: session changed meanwhile")
+	// ErrTooManySessions means a Login was refused because its owner has
+	// Config.MaxOwnerSessions live sessions already.
+	ErrTooManySessions = errors.New("sessions: too many sessions for this owner")
 	// ErrHeadersWritten means a session change that needs a new cookie
 	// (Renew, Destroy) came after the response headers were sent.
 	ErrHeadersWritten = errors.New("sessions: response headers already written")

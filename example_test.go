@@ -414,3 +414,99 @@ func ExampleConfig_telemetry() {
 	// sessions.views 2
 	// sessions.created 1
 }
+
+// At sign-in, one call gives the session a new id (so that an id known
+// before is worth nothing), its owner and its lifetime, in one store write.
+func ExampleSession_Login() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{MaxOwnerSessions: 5})
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		if r.URL.Path == "/login" { // after checking the password
+			remember := sessions.Lifetime{Idle: 14 * 24 * time.Hour, Max: 90 * 24 * time.Hour}
+			if err := s.Login(r.Context(), "user-42", remember); err != nil {
+				http.Error(w, "try again", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintf(w, "signed in as %q", s.Owner())
+	}))
+	_, c := visit(h, "/", nil)
+	before := c.Value
+	body, c := visit(h, "/login", c)
+	fmt.Println(body, "new id:", c.Value != before, "cookie days:", c.MaxAge/86400)
+	// Output:
+	// signed in as "user-42" new id: true cookie days: 90
+}
+
+// Increment counts across every request and instance at once: one round
+// trip that never conflicts.
+func ExampleSession_Increment() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		n, err := s.Increment(r.Context(), "downloads", 1)
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "download %d", n)
+	}))
+	_, c := visit(h, "/", nil)
+	body, _ := visit(h, "/", c)
+	fmt.Println(body)
+	// Output:
+	// download 2
+}
+
+// Modify changes a value that concurrent requests change too, such as a
+// cart, without losing any of their changes: it runs again on what is
+// stored when another change came first.
+func ExampleModify() {
+	type cart struct {
+		Items []string `firestore:"items"`
+	}
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		c, err := sessions.Modify(r.Context(), s, "cart", func(c cart, _ bool) (cart, error) {
+			c.Items = append(c.Items, r.FormValue("add"))
+			return c, nil
+		})
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, c.Items)
+	}))
+	_, c := visit(h, "/?add=apple", nil)
+	body, _ := visit(h, "/?add=pear", c)
+	fmt.Println(body)
+	// Output:
+	// [apple pear]
+}
+
+// Pop reads a one-time value, such as the state of an OAuth sign-in, and
+// deletes it: of concurrent requests, exactly one gets it.
+func ExampleSession_Pop() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{})
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/start":
+			_ = s.Set("oauth_state", "k3y")
+		case "/callback":
+			state, ok, err := sessions.PopAs[string](r.Context(), s, "oauth_state")
+			if err != nil {
+				http.Error(w, "try again", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprint(w, ok && state == r.FormValue("state"))
+		}
+	}))
+	_, c := visit(h, "/start", nil)
+	first, _ := visit(h, "/callback?state=k3y", c)
+	replayed, _ := visit(h, "/callback?state=k3y", c)
+	fmt.Println(first, replayed)
+	// Output:
+	// true false
+}

@@ -368,6 +368,12 @@ func (f *FirestoreStore) Apply(ctx context.Context, id string, c Change) (Applie
 	}
 	e, cached := f.cache.get(ref.Path)
 	res, err := f.commit(ctx, w)
+	if err != nil && unknownOutcome(err) && len(c.Add) == 0 && c.IfVersion == "" {
+		// Setting fields to given values is the same change twice: send it
+		// again rather than leave its outcome unknown. (Only rev counts
+		// twice, which costs other instances a read.)
+		res, err = f.commit(f.resolveContext(ctx), w)
+	}
 	if err != nil {
 		f.cache.drop(ref.Path)
 		if c.IfVersion != "" && status.Code(err) == codes.FailedPrecondition {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Renew moves the session to a new random id, with its stored data and
@@ -35,6 +36,9 @@ func (s *Session) Login(ctx context.Context, owner string, l Lifetime) error {
 		return err
 	}
 	if err := l.check(); err != nil {
+		return err
+	}
+	if err := s.mgr.capOwnerSessions(ctx, s, owner); err != nil {
 		return err
 	}
 	return s.renew(ctx, "login", func() Change {
@@ -146,4 +150,36 @@ func (s *Session) Destroy(ctx context.Context) error {
 		return ErrHeadersWritten
 	}
 	return nil
+}
+
+// capOwnerSessions makes room for one more session of owner, the session s
+// about to log in, within Config.MaxOwnerSessions: it ends the owner's
+// least recently used sessions, or refuses with ErrTooManySessions.
+func (m *Manager) capOwnerSessions(ctx context.Context, s *Session, owner string) error {
+	if m.cfg.MaxOwnerSessions <= 0 || owner == "" {
+		return nil
+	}
+	if m.owners == nil {
+		return fmt.Errorf("sessions: login: Config.MaxOwnerSessions needs a store that lists sessions by owner: %w", ErrNoOwnerIndex)
+	}
+	list, err := m.OwnerSessions(ctx, owner)
+	if err != nil {
+		return err
+	}
+	own := s.Handle()
+	list = slices.DeleteFunc(list, func(o OwnedSession) bool { return o.Handle == own })
+	extra := len(list) + 1 - m.cfg.MaxOwnerSessions
+	if extra <= 0 {
+		return nil
+	}
+	if m.cfg.RefuseExtraLogins {
+		return fmt.Errorf("%w: %d of %d", ErrTooManySessions, len(list), m.cfg.MaxOwnerSessions)
+	}
+	slices.SortFunc(list, func(a, b OwnedSession) int { return a.LastSeen.Compare(b.LastSeen) })
+	handles := make([]string, extra)
+	for i := range handles {
+		handles[i] = list[i].Handle
+	}
+	_, err = m.DestroyOwnerSessions(ctx, owner, handles...)
+	return err
 }
