@@ -13,6 +13,7 @@ import (
 	apiv1 "cloud.google.com/go/firestore/apiv1"
 	pb "cloud.google.com/go/firestore/apiv1/firestorepb"
 	"github.com/googleapis/gax-go/v2"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -49,6 +50,11 @@ type FirestoreConfig struct {
 	// their ids and values. Default 16 MiB; a record larger than the bound is
 	// not cached.
 	CacheBytes int
+
+	// MeterProvider receives the store's metrics of its cache (see
+	// Config.MeterProvider for the Manager's). Default: the global
+	// provider, which does nothing until the application installs an SDK.
+	MeterProvider metric.MeterProvider
 }
 
 // Defaults of [FirestoreConfig].
@@ -102,12 +108,13 @@ type FirestoreStore struct {
 	coll     *firestore.CollectionRef
 	database string // projects/P/databases/D
 	cache    *recordCache
-	tel      *telemetry // set by the Manager that uses the store; nil: none
+	tel      *storeTelemetry
 	closers  []func() error
 }
 
-// report makes f report its cache lookups and conflicts to t.
-func (f *FirestoreStore) report(t *telemetry) { f.tel = t }
+// Collection returns the name of the collection of session documents; it
+// makes the store a [DocumentStore].
+func (f *FirestoreStore) Collection() string { return f.coll.ID }
 
 // doc returns the document name of session id. Only well-formed ids reach
 // a document path: the store checks them again, whoever calls it.
@@ -368,11 +375,11 @@ func (f *FirestoreStore) Apply(ctx context.Context, id string, c Change) (Applie
 	}
 	e, cached := f.cache.get(ref.Path)
 	res, err := f.commit(ctx, w)
-	if err != nil && unknownOutcome(err) && len(c.Add) == 0 && c.IfVersion == "" {
+	if err != nil && unknownOutcome(err) && ctx.Err() == nil && len(c.Add) == 0 && c.IfVersion == "" {
 		// Setting fields to given values is the same change twice: send it
 		// again rather than leave its outcome unknown. (Only rev counts
 		// twice, which costs other instances a read.)
-		res, err = f.commit(f.resolveContext(ctx), w)
+		res, err = f.commit(ctx, w)
 	}
 	if err != nil {
 		f.cache.drop(ref.Path)

@@ -59,7 +59,11 @@ func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 // creates, updates and queries, and the low-level client for the Commit of
 // a visit, which must not be retried blindly.
 func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, opts []option.ClientOption) (*FirestoreStore, error) {
-	f := &FirestoreStore{cache: newRecordCache(cfg)}
+	tel, err := newStoreTelemetry(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: telemetry: %w", err)
+	}
+	f := &FirestoreStore{cache: newRecordCache(cfg), tel: tel}
 	if host := os.Getenv("FIRESTORE_EMULATOR_HOST"); host != "" {
 		// As firestore.NewClient does for the emulator, but with one
 		// connection for both clients, and the caller's options after it.

@@ -44,8 +44,8 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
 	}
 	m := &Manager{cfg: cfg, store: instrument(store, tel), collection: DefaultCollection, now: cfg.Clock}
-	if f, ok := store.(*FirestoreStore); ok {
-		m.collection = f.coll.ID
+	if d, ok := store.(DocumentStore); ok {
+		m.collection = d.Collection()
 	}
 	m.owners, _ = store.(OwnerIndex)
 	m.visits = visits{visit: m.storeVisit, queues: make(map[string]*queue)}

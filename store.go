@@ -74,6 +74,17 @@ type Store interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }
 
+// A DocumentStore is a [Store] that keeps each session as a document of a
+// Firestore collection, as [FirestoreStore] does. The Manager counts the
+// document's name in its size, so that Session.Set refuses exactly what
+// Firestore would (see [MaxDocumentBytes]); other stores are sized as
+// documents of [DefaultCollection].
+type DocumentStore interface {
+	Store
+	// Collection returns the name of the collection of session documents.
+	Collection() string
+}
+
 // ValidID reports whether id can name a session: a canonical lower-case
 // version 4 UUID (RFC 9562), as the middleware issues them. A [Store]
 // refuses every other id, so that no value a visitor chose can reach a

@@ -27,6 +27,10 @@ const scope = "github.com/firestore-sessions/sessions"
 //   - sessions.store.duration (histogram, seconds) and sessions.store.errors
 //     (counter), by store operation (sessions.op) and gRPC code (rpc.grpc.status_code
 //     as its name, "OK" for success).
+//
+// The Firestore store reports two more, through its own MeterProvider
+// (FirestoreConfig.MeterProvider):
+//
 //   - sessions.cache.lookups (counter), by hit (true or false): the
 //     Firestore store's record cache; the hit ratio is hits over lookups.
 //   - sessions.conflicts (counter), by what followed (sessions.then:
@@ -39,8 +43,6 @@ type telemetry struct {
 	batch         metric.Int64Histogram
 	storeDuration metric.Float64Histogram
 	storeErrors   metric.Int64Counter
-	cacheLookups  metric.Int64Counter
-	conflicts     metric.Int64Counter
 	// ops holds, by operation, its span name and the attributes of a call
 	// that succeeded, made once: a request costs no allocation for them.
 	ops map[string]opTelemetry
@@ -65,7 +67,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 	}
 	m := mp.Meter(scope)
 	t := &telemetry{tracer: tp.Tracer(scope), ops: map[string]opTelemetry{}}
-	var errs [7]error
+	var errs [5]error
 	t.views, errs[0] = m.Int64Counter("sessions.views", metric.WithUnit("{view}"), metric.WithDescription("Views counted."))
 	t.created, errs[1] = m.Int64Counter("sessions.created", metric.WithUnit("{session}"), metric.WithDescription("Sessions created."))
 	t.batch, errs[2] = m.Int64Histogram("sessions.visit.batch", metric.WithUnit("{view}"), metric.WithDescription("Views counted by one store visit."),
@@ -73,8 +75,6 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 	t.storeDuration, errs[3] = m.Float64Histogram("sessions.store.duration", metric.WithUnit("s"), metric.WithDescription("Duration of session store calls."),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	t.storeErrors, errs[4] = m.Int64Counter("sessions.store.errors", metric.WithUnit("{error}"), metric.WithDescription("Session store calls that failed."))
-	t.cacheLookups, errs[5] = m.Int64Counter("sessions.cache.lookups", metric.WithUnit("{lookup}"), metric.WithDescription("Lookups in the Firestore store's record cache."))
-	t.conflicts, errs[6] = m.Int64Counter("sessions.conflicts", metric.WithUnit("{conflict}"), metric.WithDescription("Conditional commits refused because the session changed."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -133,8 +133,28 @@ func (c call) end(ctx context.Context, err error) {
 	c.span.End()
 }
 
-// conflict notes a refused conditional commit and what follows it.
-func (t *telemetry) conflict(ctx context.Context, then string) {
+// storeTelemetry is what the Firestore store reports of its cache.
+type storeTelemetry struct {
+	cacheLookups metric.Int64Counter
+	conflicts    metric.Int64Counter
+}
+
+// newStoreTelemetry returns the instruments of mp, the global provider
+// when nil.
+func newStoreTelemetry(mp metric.MeterProvider) (*storeTelemetry, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(scope)
+	t := &storeTelemetry{}
+	var errs [2]error
+	t.cacheLookups, errs[0] = m.Int64Counter("sessions.cache.lookups", metric.WithUnit("{lookup}"), metric.WithDescription("Lookups in the Firestore store's record cache."))
+	t.conflicts, errs[1] = m.Int64Counter("sessions.conflicts", metric.WithUnit("{conflict}"), metric.WithDescription("Cached records found out of date because another instance changed the session."))
+	return t, errors.Join(errs[:]...)
+}
+
+// conflict notes a cached record found out of date, and what follows.
+func (t *storeTelemetry) conflict(ctx context.Context, then string) {
 	if t == nil {
 		return
 	}
@@ -143,7 +163,7 @@ func (t *telemetry) conflict(ctx context.Context, then string) {
 }
 
 // cacheLookup notes a lookup in a record cache.
-func (t *telemetry) cacheLookup(ctx context.Context, hit bool) {
+func (t *storeTelemetry) cacheLookup(ctx context.Context, hit bool) {
 	if t == nil {
 		return
 	}
@@ -157,12 +177,8 @@ type instrumented struct {
 	t *telemetry
 }
 
-// instrument returns st reporting to t, and tells the package's own stores
-// to report what happens inside them (cache hits, conflicts) too.
+// instrument returns st reporting to t.
 func instrument(st Store, t *telemetry) Store {
-	if r, ok := st.(interface{ report(*telemetry) }); ok {
-		r.report(t)
-	}
 	return instrumented{st, t}
 }
 

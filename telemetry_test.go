@@ -97,44 +97,60 @@ func (r *recorder) sum(t *testing.T, name string, attrs ...attribute.KeyValue) i
 }
 
 func TestTelemetryOfViews(t *testing.T) {
-	eachStore(t, func(t *testing.T, st Store) {
-		rec := newRecorder()
-		v := &visitor{t: t, h: rec.traced(newManager(t, st, rec.cfg).Middleware(colorPage))}
-		v.get("/")
-		v.get("/set?color=red")
-		v.get("/")
-		want := []string{"sessions.create", "sessions.visit", "sessions.apply", "sessions.visit"}
-		if got := rec.spanNames(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
-			t.Errorf("spans %q, want %q", got, want)
-		}
-		for _, c := range []struct {
-			name  string
-			attrs []attribute.KeyValue
-			want  int64
-		}{
-			{"sessions.views", nil, 3},
-			{"sessions.created", nil, 1},
-			{"sessions.visit.batch", nil, 2},
-			{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "visit"), attribute.String("rpc.grpc.status_code", "OK")}, 2},
-			{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "apply")}, 1},
-			{"sessions.store.errors", nil, 0},
-		} {
-			if got := rec.sum(t, c.name, c.attrs...); got != c.want {
-				t.Errorf("%s %v = %d, want %d", c.name, c.attrs, got, c.want)
+	for _, name := range []string{"memory", "firestore", "firestore-uncached"} {
+		t.Run(name, func(t *testing.T) {
+			rec := newRecorder()
+			var st Store = NewMemoryStore()
+			if name != "memory" {
+				// The Firestore store reports its cache through its own
+				// MeterProvider.
+				cfg := FirestoreConfig{MeterProvider: rec.cfg.MeterProvider}
+				if name == "firestore-uncached" {
+					cfg.CacheSize = -1
+				}
+				st, _ = firestoreStore(t, cfg)
 			}
+			testTelemetryOfViews(t, rec, st)
+		})
+	}
+}
+
+func testTelemetryOfViews(t *testing.T, rec *recorder, st Store) {
+	v := &visitor{t: t, h: rec.traced(newManager(t, st, rec.cfg).Middleware(colorPage))}
+	v.get("/")
+	v.get("/set?color=red")
+	v.get("/")
+	want := []string{"sessions.create", "sessions.visit", "sessions.apply", "sessions.visit"}
+	if got := rec.spanNames(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
+		t.Errorf("spans %q, want %q", got, want)
+	}
+	for _, c := range []struct {
+		name  string
+		attrs []attribute.KeyValue
+		want  int64
+	}{
+		{"sessions.views", nil, 3},
+		{"sessions.created", nil, 1},
+		{"sessions.visit.batch", nil, 2},
+		{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "visit"), attribute.String("rpc.grpc.status_code", "OK")}, 2},
+		{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "apply")}, 1},
+		{"sessions.store.errors", nil, 0},
+	} {
+		if got := rec.sum(t, c.name, c.attrs...); got != c.want {
+			t.Errorf("%s %v = %d, want %d", c.name, c.attrs, got, c.want)
 		}
-		if f, ok := st.(*FirestoreStore); ok && f.cache != nil {
-			if got := rec.sum(t, "sessions.cache.lookups", attribute.Bool("hit", true)); got != 2 {
-				t.Errorf("cache hits = %d, want 2 (the store cached the session it created)", got)
-			}
+	}
+	if f, ok := st.(*FirestoreStore); ok && f.cache != nil {
+		if got := rec.sum(t, "sessions.cache.lookups", attribute.Bool("hit", true)); got != 2 {
+			t.Errorf("cache hits = %d, want 2 (the store cached the session it created)", got)
 		}
-	})
+	}
 }
 
 func TestTelemetryOfConflicts(t *testing.T) {
 	rec := newRecorder()
 	stA, project := firestoreStore(t, FirestoreConfig{})
-	stB := openStore(t, project, FirestoreConfig{})
+	stB := openStore(t, project, FirestoreConfig{MeterProvider: rec.cfg.MeterProvider})
 	a := newManager(t, stA, Config{}).Middleware(colorPage)
 	b := newManager(t, stB, rec.cfg).Middleware(colorPage)
 	v := &visitor{t: t, h: b}
