@@ -474,9 +474,17 @@ func (k *checker) servedInTime(id string, r *call, slides []*call, life []write,
 		if superseded {
 			continue
 		}
+		// q's visit slid the expiry by the idle timeout it found; a
+		// SetLifetime then set it again by its own (acknowledged: only
+		// that one counts).
 		idle, _ := longest(visible(k.lifeValue(lifeIn{}), life, q.Start, q.End))
 		if q.Eff&effSetLifetime != 0 && q.mayHaveApplied() && q.ID == id {
-			idle = maxDur(idle, parseIdle(k.lifeValue(q.Life)))
+			own := parseIdle(k.lifeValue(q.Life))
+			if q.acked() {
+				idle = own
+			} else {
+				idle = maxDur(idle, own)
+			}
 		}
 		if e := q.FakeEnd + idle; e > bound {
 			bound, by, byIdle = e, q, idle

@@ -115,13 +115,15 @@ var raceOps = []raceOp{
 	{name: "delete", weight: 5, eff: effDelShared, run: func(_ context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Delete(sharedKey) }},
 	{name: "pop", weight: 8, eff: effPopShared, run: runPop},
 	{name: "renew", weight: 5, eff: effRenew, run: runRenew},
-	{name: "setowner", weight: 6, eff: effSetOwner, prepare: prepOwner, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error { return s.SetOwner(ctx, in.Owner) }},
+	{name: "setowner", weight: 6, eff: effSetOwner, prepare: prepOwner, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+		return s.SetOwner(ctx, in.Owner)
+	}},
 	{name: "setlifetime", weight: 5, eff: effSetLifetime, prepare: prepLife, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.SetLifetime(ctx, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max})
 	}},
 	{name: "destroy", weight: 3, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
 	{name: "destroyowner", weight: 3, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see instance.destroyOwner
-	{name: "step", weight: 6, eff: effStep},                                     // the fake clock: see raceWorker.step
+	{name: "step", weight: 6, eff: effStep}, // the fake clock: see raceHistory.do
 	// Planned operations, one line each once the library has them:
 	// {name: "incr", weight: 8, eff: effIncr, prepare: func(r *rand.Rand, in *opInput) { in.Delta = 1 + r.Int64N(3) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) (err error) { a.Count, err = s.Increment(ctx, counterKey, in.Delta); return err }},
 	// {name: "modify", weight: 8, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error { if _, err := sessions.Modify(ctx, s, sharedKey, func(string, bool) (string, error) { return in.Value, nil }); err != nil { return err }; return s.Set(uniqueKey(in.N), in.Value) }},
