@@ -77,7 +77,8 @@ type call struct {
 	Start, End         time.Duration // real time since the history began
 	FakeStart, FakeEnd time.Duration // the shared fake clock, since its epoch
 
-	Sent string // session id sent in the cookie, "" for none
+	Sent   string // session id sent in the cookie, "" for none
+	Replay bool   // Sent is an earlier cookie of the visitor, replayed
 
 	// Inputs.
 	Value string // effSetShared: the value written
@@ -147,6 +148,9 @@ func (c *call) String() string {
 	}
 	if c.Eff&effDestroyOwner == 0 {
 		fmt.Fprintf(&b, " sent=%s", shortID(c.Sent))
+		if c.Replay {
+			b.WriteString(" (replayed)")
+		}
 	}
 	fmt.Fprintf(&b, " → %d", c.Status)
 	if c.Ran && c.Eff&effDestroyOwner == 0 {
@@ -219,15 +223,21 @@ type checker struct {
 	calls []*call
 	out   []violation
 
+	checked map[string]int // obligations checked, by invariant and kind
+
 	parent  map[string]string // renewed id → the id it was renewed from
-	creator map[string]*call  // id → the call that created it (new session or Renew)
+	bySent  map[string][]*call
+	creator map[string]*call // id → the call that created it (new session or Renew)
 	served  map[string][]*call
 }
 
 // checkHistory returns the violations of the invariants in calls.
-func checkHistory(m model, calls []*call) []violation {
-	k := &checker{m: m, calls: calls, parent: map[string]string{}, creator: map[string]*call{}, served: map[string][]*call{}}
+func checkHistory(m model, calls []*call) ([]violation, map[string]int) {
+	k := &checker{m: m, calls: calls, checked: map[string]int{}, parent: map[string]string{}, bySent: map[string][]*call{}, creator: map[string]*call{}, served: map[string][]*call{}}
 	for _, c := range calls {
+		if c.Sent != "" {
+			k.bySent[c.Sent] = append(k.bySent[c.Sent], c)
+		}
 		if !c.Ran || c.ID == "" {
 			continue
 		}
@@ -250,7 +260,7 @@ func checkHistory(m model, calls []*call) []violation {
 	k.pops()
 	k.counter()
 	k.owners()
-	return k.out
+	return k.out, k.checked
 }
 
 func (k *checker) report(inv string, calls []*call, format string, args ...any) {
@@ -289,6 +299,7 @@ func (k *checker) views() {
 	for _, id := range slices.Sorted(maps.Keys(k.served)) {
 		cs := k.served[id]
 		byViews := map[int64]*call{}
+		k.checked["1: views"] += len(cs)
 		for _, c := range cs {
 			if d, ok := byViews[c.Views]; ok {
 				k.report("1", []*call{d, c}, "session %s: view number %d served twice", shortID(id), c.Views)
@@ -409,19 +420,23 @@ func (k *checker) ended() {
 				ends = append(ends, c)
 			}
 		}
-		for _, r := range cs {
-			if r.Sent != id || r.New {
+		for _, r := range k.bySent[id] {
+			if !r.Ran {
 				continue
 			}
 			for _, e := range ends {
-				if before(e, r) {
+				if !before(e, r) {
+					continue
+				}
+				k.checked["2: requests sent with an id after its acknowledged Destroy or Renew"]++
+				if r.ID == id {
 					what := "destroyed"
 					if e.Eff&effRenew != 0 {
 						what = "renewed away (to " + shortID(e.NewID) + ")"
 					}
 					k.report("2", []*call{e, r}, "session %s was %s by #%d, answered 200 at %s; #%d, sent later at %s, was still served on it (view %d)", shortID(id), what, e.N, fmtD(e.End), r.N, fmtD(r.Start), r.Views)
-					break
 				}
+				break
 			}
 		}
 	}
@@ -449,15 +464,18 @@ func (k *checker) expiry(id string, lin []*call) {
 		if r.Sent != id || !r.Ran || r.Eff&effDestroyOwner != 0 {
 			continue
 		}
-		if r.ID == id && !r.New {
-			k.servedInTime(id, r, slides, life, rootCreator)
-		} else if r.ID != id {
+		k.servedInTime(id, r, slides, life, rootCreator)
+		if r.ID != id {
 			k.notEndedEarly(id, r, lin, life, rootCreator)
 		}
 	}
 }
 
+// servedInTime checks a request r that sent id: if it was sent at or
+// after the latest expiry or deadline id can have had, it must not have
+// been served on id.
 func (k *checker) servedInTime(id string, r *call, slides []*call, life []write, rootCreator *call) {
+	served := r.ID == id
 	var bound time.Duration = -1
 	var by *call
 	var byIdle time.Duration
@@ -491,6 +509,10 @@ func (k *checker) servedInTime(id string, r *call, slides []*call, life []write,
 		}
 	}
 	if by != nil && r.FakeStart >= bound {
+		k.checked["2: requests sent with an id at or after its idle expiry"]++
+		if !served {
+			return
+		}
 		k.report("2", []*call{by, r}, "session %s was served by #%d at fake %s (view %d), at or after its idle expiry: the last call that could have slid it, #%d, ended at fake %s, and its idle timeout was at most %v, so it ended by fake %s",
 			shortID(id), r.N, fmtD(r.FakeStart), r.Views, by.N, fmtD(by.FakeEnd), byIdle, fmtD(bound))
 		return
@@ -500,6 +522,10 @@ func (k *checker) servedInTime(id string, r *call, slides []*call, life []write,
 	}
 	_, maxLife := longest(visible(k.lifeValue(lifeIn{}), life, r.Start, r.End))
 	if deadline := rootCreator.FakeEnd + maxLife; r.FakeStart >= deadline {
+		k.checked["2: requests sent with an id at or after its absolute deadline"]++
+		if !served {
+			return
+		}
 		k.report("2", []*call{rootCreator, r}, "session %s was served by #%d at fake %s (view %d), at or after its absolute deadline: its lineage was created by #%d by fake %s with a lifetime of at most %v, so it ended by fake %s",
 			shortID(id), r.N, fmtD(r.FakeStart), r.Views, rootCreator.N, fmtD(rootCreator.FakeEnd), maxLife, fmtD(deadline))
 	}
@@ -605,6 +631,7 @@ func (k *checker) values() {
 // read checks that r's value v of key (found at load, or popped) is one it
 // may see.
 func (k *checker) read(root, key string, r *call, v, how string, ws []write, setBy map[string]*call) {
+	k.checked["3: values read"]++
 	vis := visible("", ws, r.Start, r.End)
 	if _, ok := vis[v]; ok {
 		return
@@ -646,12 +673,36 @@ func (k *checker) read(root, key string, r *call, v, how string, ws []write, set
 			if src != nil {
 				ex = []*call{src, w2.c, r}
 			}
-			k.report("3", ex, "stale read: #%d %s %s of %s in session %s, but #%d (%s, answered 200 at %s, before #%d was sent at %s) had replaced it with %s; possible values were %s",
-				r.N, how, show(v), key, shortID(r.ID), w2.c.N, w2.c.Op, fmtD(w2.c.End), r.N, fmtD(r.Start), show(w2.v), showSet(vis, show))
+			across := ""
+			if renews := k.renewsBetween(w2.c.ID, r.ID); len(renews) > 0 {
+				across = fmt.Sprintf(" (#%d wrote under %s, which", w2.c.N, shortID(w2.c.ID))
+				for _, rn := range renews {
+					across += fmt.Sprintf(" #%d [%s → %s] renewed to %s,", rn.N, fmtD(rn.Start), fmtD(rn.End), shortID(rn.NewID))
+				}
+				across = strings.TrimSuffix(across, ",") + ")"
+				ex = append(ex[:len(ex)-1], append(renews, r)...)
+			}
+			k.report("3", ex, "stale read: #%d %s %s of %s in session %s, but #%d (%s, answered 200 at %s, before #%d was sent at %s) had replaced it with %s%s; possible values were %s",
+				r.N, how, show(v), key, shortID(r.ID), w2.c.N, w2.c.Op, fmtD(w2.c.End), r.N, fmtD(r.Start), show(w2.v), across, showSet(vis, show))
 			return
 		}
 	}
 	k.report("3", []*call{r}, "#%d %s %s of %s in session %s; possible values were %s", r.N, how, show(v), key, shortID(r.ID), showSet(vis, show))
+}
+
+// renewsBetween returns the Renews that took a lineage from id from to
+// id to, oldest first.
+func (k *checker) renewsBetween(from, to string) []*call {
+	var out []*call
+	for id := to; id != from; {
+		p, ok := k.parent[id]
+		if !ok || len(out) > len(k.parent) {
+			return nil
+		}
+		out = append([]*call{k.creator[id]}, out...)
+		id = p
+	}
+	return out
 }
 
 func showSet(vis map[string][]*call, show func(string) string) string {
@@ -671,6 +722,7 @@ func (k *checker) pops() {
 			by[c.Popped] = append(by[c.Popped], c)
 		}
 	}
+	k.checked["4: values popped"] = len(by)
 	for _, v := range slices.Sorted(maps.Keys(by)) {
 		if cs := by[v]; len(cs) > 1 {
 			var ns []string
@@ -744,8 +796,12 @@ func (k *checker) owners() {
 			if _, ok := vis[d.Owner]; !ok || len(vis) != 1 || bound == nil {
 				continue // not surely bound to the owner throughout the call
 			}
-			for _, r := range lin {
-				if r.Start > d.End && r.Sent == r.ID && !r.New && k.root(r.ID) == root {
+			for _, r := range k.calls {
+				if r.Start <= d.End || !r.Ran || r.Sent == "" || k.root(r.Sent) != root {
+					continue
+				}
+				k.checked["5: requests sent with an id of an owner's session after DestroyOwnerSessions"]++
+				if r.ID == r.Sent {
 					k.report("5", []*call{bound, d, r}, "session %s was bound to %q by #%d before DestroyOwnerSessions #%d began, and that call answered 200 (%d ended) at %s; #%d, sent later at %s, was still served on %s (view %d)",
 						shortID(root), d.Owner, bound.N, d.N, d.Count, fmtD(d.End), r.N, fmtD(r.Start), shortID(r.ID), r.Views)
 					break

@@ -214,7 +214,7 @@ func TestRaceChecker(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var h hb
 			tc.build(&h)
-			vs := checkHistory(m, h.calls)
+			vs, _ := checkHistory(m, h.calls)
 			var got []string
 			for _, v := range vs {
 				got = append(got, v.Inv)

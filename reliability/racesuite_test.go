@@ -51,7 +51,7 @@ type raceSize struct {
 
 func raceSizes() raceSize {
 	if *fullFlag {
-		return raceSize{histories: 10, ops: 2000, workers: 8, visitors: 3}
+		return raceSize{histories: 8, ops: 1500, workers: 8, visitors: 3}
 	}
 	return raceSize{histories: 2, ops: 300, workers: 6, visitors: 3}
 }
@@ -61,6 +61,10 @@ const (
 	lostAnswerRate = 0.05 // of gRPC calls
 	proxyDropRate  = 0.02 // of requests: the instance's proxy drops the next answer
 )
+
+// replayRate is the share of requests that send one of their visitor's
+// earlier cookies, which must no longer be served once their session ended.
+const replayRate = 0.15
 
 var raceOwners = []string{"alice", "bob"}
 
@@ -303,6 +307,7 @@ func (in *raceInstance) destroyOwner(w http.ResponseWriter, r *http.Request) {
 type raceVisitor struct {
 	mu     sync.Mutex
 	cookie string
+	old    []string // every cookie it had before, for tabs that replay one
 }
 
 func (v *raceVisitor) get() string {
@@ -313,8 +318,22 @@ func (v *raceVisitor) get() string {
 
 func (v *raceVisitor) set(c string) {
 	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cookie != "" && v.cookie != c {
+		v.old = append(v.old, v.cookie)
+	}
 	v.cookie = c
-	v.mu.Unlock()
+}
+
+// stale returns one of the visitor's earlier cookies, "" if none: what a
+// tab left open, a copied link or a thief sends after the session ended.
+func (v *raceVisitor) stale(rng *rand.Rand) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.old) == 0 {
+		return ""
+	}
+	return v.old[len(v.old)-1-rng.IntN(min(len(v.old), 3))]
 }
 
 // raceHistory runs one seeded history and returns its calls.
@@ -344,7 +363,9 @@ func (h *raceHistory) newCall(worker int, op raceOp) *call {
 // do sends one operation as a request to an instance, with a visitor's
 // cookie, and records what came back; drop arms the instance's proxy
 // first.
-func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visitor int, drop bool) {
+// A replay sends one of the visitor's earlier cookies, and keeps nothing
+// of the answer.
+func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visitor int, drop, replay bool) {
 	c := h.newCall(worker, op)
 	if op.eff&effStep != 0 {
 		c.Step = []time.Duration{time.Duration(1+rng.IntN(15)) * time.Second, time.Duration(61+rng.IntN(15)) * time.Second, raceMax}[pick(rng, 70, 25, 5)]
@@ -382,6 +403,11 @@ func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visito
 	req, _ := http.NewRequest(http.MethodGet, inst.srv.URL+path+"?"+q.Encode(), nil)
 	if op.eff&effDestroyOwner == 0 {
 		c.Sent = v.get()
+		if replay {
+			if old := v.stale(rng); old != "" {
+				c.Sent, c.Replay = old, true
+			}
+		}
 		if c.Sent != "" {
 			req.Header.Set("Cookie", cookieName+"="+c.Sent)
 		}
@@ -409,7 +435,7 @@ func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visito
 		c.Popped, c.PopOK, c.NewID, c.Count, c.Err = a.Popped, a.PopOK, a.NewID, a.Count, a.Err
 	}
 	for _, ck := range resp.Cookies() {
-		if ck.Name != cookieName || op.eff&effDestroyOwner != 0 {
+		if ck.Name != cookieName || op.eff&effDestroyOwner != 0 || c.Replay {
 			continue
 		}
 		if ck.MaxAge < 0 {
@@ -445,6 +471,7 @@ type raceResult struct {
 	calls                 []*call
 	lostInjected, dropped int64
 	violations            []violation
+	checked               map[string]int
 }
 
 func runRaceHistory(t *testing.T, host string, seed uint64, size raceSize) raceResult {
@@ -468,7 +495,7 @@ func runRaceHistory(t *testing.T, host string, seed uint64, size raceSize) raceR
 		wg.Go(func() {
 			for range n {
 				op := raceOps[pick(rng, weights...)]
-				h.do(rng, w, op, rng.IntN(len(h.instances)), rng.IntN(len(h.visitors)), rng.Float64() < proxyDropRate)
+				h.do(rng, w, op, rng.IntN(len(h.instances)), rng.IntN(len(h.visitors)), rng.Float64() < proxyDropRate, rng.Float64() < replayRate)
 			}
 		})
 	}
@@ -478,7 +505,7 @@ func runRaceHistory(t *testing.T, host string, seed uint64, size raceSize) raceR
 	rng := rand.New(rand.NewPCG(seed, 1<<32))
 	for v := range h.visitors {
 		for i := range h.instances {
-			h.do(rng, -1, view, i, v, false)
+			h.do(rng, -1, view, i, v, false, false)
 		}
 	}
 	defer h.client.CloseIdleConnections()
@@ -488,7 +515,7 @@ func runRaceHistory(t *testing.T, host string, seed uint64, size raceSize) raceR
 		res.lostInjected += in.lost.injected.Load()
 		res.dropped += in.proxy.drops.Load()
 	}
-	res.violations = checkHistory(model{Idle: raceIdle, Max: raceMax}, res.calls)
+	res.violations, res.checked = checkHistory(model{Idle: raceIdle, Max: raceMax}, res.calls)
 	if len(res.violations) > 0 {
 		path := filepath.Join(os.TempDir(), fmt.Sprintf("race-history-%d.txt", seed))
 		var b strings.Builder
@@ -520,10 +547,10 @@ func TestRaceHistories(t *testing.T) {
 	}
 	var total struct {
 		calls, ok, unavailable, other, lost, dropped, histories int
-		byInv                                                   map[string]int
+		byInv, checked                                          map[string]int
 		failing                                                 []string
 	}
-	total.byInv = map[string]int{}
+	total.byInv, total.checked = map[string]int{}, map[string]int{}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			res := runRaceHistory(t, host, seed, size)
@@ -543,6 +570,12 @@ func TestRaceHistories(t *testing.T) {
 				}
 			}
 			t.Logf("seed %d: %d calls, %d answers lost by the interceptor, %d dropped by the proxy, %d violations", seed, len(res.calls), res.lostInjected, res.dropped, len(res.violations))
+			var obligations []string
+			for _, k := range slices.Sorted(maps.Keys(res.checked)) {
+				obligations = append(obligations, fmt.Sprintf("%s: %d", k, res.checked[k]))
+				total.checked[k] += res.checked[k]
+			}
+			t.Logf("checked:\n  %s", strings.Join(obligations, "\n  "))
 			if len(res.violations) == 0 {
 				return
 			}
@@ -571,11 +604,15 @@ func TestRaceHistories(t *testing.T) {
 		for _, k := range slices.Sorted(maps.Keys(total.byInv)) {
 			inv = append(inv, fmt.Sprintf("%s: %d", k, total.byInv[k]))
 		}
+		var checked []string
+		for _, k := range slices.Sorted(maps.Keys(total.checked)) {
+			checked = append(checked, fmt.Sprintf("%d %s", total.checked[k], k[strings.Index(k, ": ")+2:]))
+		}
 		violations := "none"
 		if len(inv) > 0 {
 			violations = strings.Join(inv, ", ") + "; failing seeds " + strings.Join(total.failing, "; ")
 		}
-		x.Notes = fmt.Sprintf("%d histories of %d operations by %d workers on %d visitors, 2 owners; faults: %d answers replaced by errors (interceptor, %.0f%% of gRPC calls), %d dropped with a reset (proxy, %.0f%% of requests); violations by invariant: %s",
-			total.histories, size.ops, size.workers, size.visitors, total.lost, lostAnswerRate*100, total.dropped, proxyDropRate*100, violations)
+		x.Notes = fmt.Sprintf("%d histories of %d operations by %d workers on %d visitors, 2 owners; faults: %d answers replaced by errors (interceptor, %.0f%% of gRPC calls), %d dropped with a reset (proxy, %.0f%% of requests); checked %s; violations by invariant: %s",
+			total.histories, size.ops, size.workers, size.visitors, total.lost, lostAnswerRate*100, total.dropped, proxyDropRate*100, strings.Join(checked, ", "), violations)
 	})
 }
