@@ -199,13 +199,14 @@ func btoi(b bool) int {
 // violation is one contradiction between the history and a promise.
 type violation struct {
 	Inv   string // "1" … "5"
+	Kind  string // what broke it, in a few words
 	Msg   string
 	Calls []*call // the excerpt that shows it
 }
 
 func (v violation) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "invariant %s: %s", v.Inv, v.Msg)
+	fmt.Fprintf(&b, "invariant %s (%s): %s", v.Inv, v.Kind, v.Msg)
 	for _, c := range v.Calls {
 		b.WriteString("\n      " + c.String())
 	}
@@ -263,8 +264,8 @@ func checkHistory(m model, calls []*call) ([]violation, map[string]int) {
 	return k.out, k.checked
 }
 
-func (k *checker) report(inv string, calls []*call, format string, args ...any) {
-	k.out = append(k.out, violation{Inv: inv, Msg: fmt.Sprintf(format, args...), Calls: calls})
+func (k *checker) report(inv, kind string, calls []*call, format string, args ...any) {
+	k.out = append(k.out, violation{Inv: inv, Kind: kind, Msg: fmt.Sprintf(format, args...), Calls: calls})
 }
 
 // root returns the first id of id's lineage (the ids a session had
@@ -302,7 +303,7 @@ func (k *checker) views() {
 		k.checked["1: views"] += len(cs)
 		for _, c := range cs {
 			if d, ok := byViews[c.Views]; ok {
-				k.report("1", []*call{d, c}, "session %s: view number %d served twice", shortID(id), c.Views)
+				k.report("1", "view number twice", []*call{d, c}, "session %s: view number %d served twice", shortID(id), c.Views)
 				continue
 			}
 			byViews[c.Views] = c
@@ -310,7 +311,7 @@ func (k *checker) views() {
 		for _, a := range cs {
 			for _, b := range cs {
 				if before(a, b) && b.Views <= a.Views {
-					k.report("1", []*call{a, b}, "session %s: #%d was sent after #%d's answer (view %d) arrived, but got view %d", shortID(id), b.N, a.N, a.Views, b.Views)
+					k.report("1", "views out of order", []*call{a, b}, "session %s: #%d was sent after #%d's answer (view %d) arrived, but got view %d", shortID(id), b.N, a.N, a.Views, b.Views)
 				}
 			}
 		}
@@ -434,7 +435,7 @@ func (k *checker) ended() {
 					if e.Eff&effRenew != 0 {
 						what = "renewed away (to " + shortID(e.NewID) + ")"
 					}
-					k.report("2", []*call{e, r}, "session %s was %s by #%d, answered 200 at %s; #%d, sent later at %s, was still served on it (view %d)", shortID(id), what, e.N, fmtD(e.End), r.N, fmtD(r.Start), r.Views)
+					k.report("2", "served after Destroy or Renew", []*call{e, r}, "session %s was %s by #%d, answered 200 at %s; #%d, sent later at %s, was still served on it (view %d)", shortID(id), what, e.N, fmtD(e.End), r.N, fmtD(r.Start), r.Views)
 				}
 				break
 			}
@@ -513,7 +514,7 @@ func (k *checker) servedInTime(id string, r *call, slides []*call, life []write,
 		if !served {
 			return
 		}
-		k.report("2", []*call{by, r}, "session %s was served by #%d at fake %s (view %d), at or after its idle expiry: the last call that could have slid it, #%d, ended at fake %s, and its idle timeout was at most %v, so it ended by fake %s",
+		k.report("2", "served after idle expiry", []*call{by, r}, "session %s was served by #%d at fake %s (view %d), at or after its idle expiry: the last call that could have slid it, #%d, ended at fake %s, and its idle timeout was at most %v, so it ended by fake %s",
 			shortID(id), r.N, fmtD(r.FakeStart), r.Views, by.N, fmtD(by.FakeEnd), byIdle, fmtD(bound))
 		return
 	}
@@ -526,7 +527,7 @@ func (k *checker) servedInTime(id string, r *call, slides []*call, life []write,
 		if !served {
 			return
 		}
-		k.report("2", []*call{rootCreator, r}, "session %s was served by #%d at fake %s (view %d), at or after its absolute deadline: its lineage was created by #%d by fake %s with a lifetime of at most %v, so it ended by fake %s",
+		k.report("2", "served after deadline", []*call{rootCreator, r}, "session %s was served by #%d at fake %s (view %d), at or after its absolute deadline: its lineage was created by #%d by fake %s with a lifetime of at most %v, so it ended by fake %s",
 			shortID(id), r.N, fmtD(r.FakeStart), r.Views, rootCreator.N, fmtD(rootCreator.FakeEnd), maxLife, fmtD(deadline))
 	}
 }
@@ -567,7 +568,7 @@ func (k *checker) notEndedEarly(id string, r *call, lin []*call, life []write, r
 	}
 	earliest := min(lastSure.FakeStart+idle-slideSlack(idle), rootCreator.FakeStart+maxLife)
 	if r.FakeEnd < earliest {
-		k.report("2", []*call{lastSure, r}, "session %s ended early: #%d sent it at fake %s and got a new session %s, but nothing ended it: its view #%d at fake %s keeps it alive until at least fake %s (idle %v − slack %v)",
+		k.report("2", "ended early", []*call{lastSure, r}, "session %s ended early: #%d sent it at fake %s and got a new session %s, but nothing ended it: its view #%d at fake %s keeps it alive until at least fake %s (idle %v − slack %v)",
 			shortID(id), r.N, fmtD(r.FakeStart), shortID(r.ID), lastSure.N, fmtD(lastSure.FakeStart), fmtD(earliest), idle, slideSlack(idle))
 	}
 }
@@ -622,7 +623,7 @@ func (k *checker) values() {
 				continue
 			}
 			if got := r.Seen[uniqueKey(w.N)]; got != v {
-				k.report("3", []*call{w, r}, "half of a write: #%d found %s=%s, written by #%d together with %s=%s, but found %s=%q", r.N, sharedKey, v, w.N, uniqueKey(w.N), v, uniqueKey(w.N), got)
+				k.report("3", "half of a write", []*call{w, r}, "half of a write: #%d found %s=%s, written by #%d together with %s=%s, but found %s=%q", r.N, sharedKey, v, w.N, uniqueKey(w.N), v, uniqueKey(w.N), got)
 			}
 		}
 	}
@@ -653,10 +654,10 @@ func (k *checker) read(root, key string, r *call, v, how string, ws []write, set
 			ex := []*call{r}
 			if w := setBy[v]; w != nil {
 				ex = []*call{w, r}
-				k.report("3", ex, "#%d %s %s=%s in session %s, a value written by #%d to another session (%s)", r.N, how, key, v, shortID(r.ID), w.N, shortID(w.ID))
+				k.report("3", "value of another session", ex, "#%d %s %s=%s in session %s, a value written by #%d to another session (%s)", r.N, how, key, v, shortID(r.ID), w.N, shortID(w.ID))
 				return
 			}
-			k.report("3", ex, "#%d %s %s=%s in session %s, a value never written", r.N, how, key, v, shortID(r.ID))
+			k.report("3", "value never written", ex, "#%d %s %s=%s in session %s, a value never written", r.N, how, key, v, shortID(r.ID))
 			return
 		}
 	}
@@ -682,12 +683,16 @@ func (k *checker) read(root, key string, r *call, v, how string, ws []write, set
 				across = strings.TrimSuffix(across, ",") + ")"
 				ex = append(ex[:len(ex)-1], append(renews, r)...)
 			}
-			k.report("3", ex, "stale read: #%d %s %s of %s in session %s, but #%d (%s, answered 200 at %s, before #%d was sent at %s) had replaced it with %s%s; possible values were %s",
+			kind := "stale read"
+			if across != "" {
+				kind = "stale read across a Renew"
+			}
+			k.report("3", kind, ex, "stale read: #%d %s %s of %s in session %s, but #%d (%s, answered 200 at %s, before #%d was sent at %s) had replaced it with %s%s; possible values were %s",
 				r.N, how, show(v), key, shortID(r.ID), w2.c.N, w2.c.Op, fmtD(w2.c.End), r.N, fmtD(r.Start), show(w2.v), across, showSet(vis, show))
 			return
 		}
 	}
-	k.report("3", []*call{r}, "#%d %s %s of %s in session %s; possible values were %s", r.N, how, show(v), key, shortID(r.ID), showSet(vis, show))
+	k.report("3", "impossible read", []*call{r}, "#%d %s %s of %s in session %s; possible values were %s", r.N, how, show(v), key, shortID(r.ID), showSet(vis, show))
 }
 
 // renewsBetween returns the Renews that took a lineage from id from to
@@ -729,7 +734,7 @@ func (k *checker) pops() {
 			for _, c := range cs {
 				ns = append(ns, fmt.Sprintf("#%d (%d)", c.N, c.Status))
 			}
-			k.report("4", cs, "value %s popped by %d requests: %s", v, len(cs), strings.Join(ns, ", "))
+			k.report("4", "popped twice", cs, "value %s popped by %d requests: %s", v, len(cs), strings.Join(ns, ", "))
 		}
 	}
 }
@@ -765,7 +770,7 @@ func (k *checker) counter() {
 		}
 		got, _ := strconv.ParseInt(last.Seen[counterKey], 10, 64)
 		if got < acked || got > acked+unknown {
-			k.report("4", []*call{last}, "counter of session %s: final value %d, want within [%d acknowledged, %d with unknown outcomes]", shortID(root), got, acked, acked+unknown)
+			k.report("4", "counter out of bounds", []*call{last}, "counter of session %s: final value %d, want within [%d acknowledged, %d with unknown outcomes]", shortID(root), got, acked, acked+unknown)
 		}
 	}
 }
@@ -802,7 +807,7 @@ func (k *checker) owners() {
 				}
 				k.checked["5: requests sent with an id of an owner's session after DestroyOwnerSessions"]++
 				if r.ID == r.Sent {
-					k.report("5", []*call{bound, d, r}, "session %s was bound to %q by #%d before DestroyOwnerSessions #%d began, and that call answered 200 (%d ended) at %s; #%d, sent later at %s, was still served on %s (view %d)",
+					k.report("5", "owner session survived", []*call{bound, d, r}, "session %s was bound to %q by #%d before DestroyOwnerSessions #%d began, and that call answered 200 (%d ended) at %s; #%d, sent later at %s, was still served on %s (view %d)",
 						shortID(root), d.Owner, bound.N, d.N, d.Count, fmtD(d.End), r.N, fmtD(r.Start), shortID(r.ID), r.Views)
 					break
 				}

@@ -547,10 +547,10 @@ func TestRaceHistories(t *testing.T) {
 	}
 	var total struct {
 		calls, ok, unavailable, other, lost, dropped, histories int
-		byInv, checked                                          map[string]int
+		byInv, checked, byKind                                  map[string]int
 		failing                                                 []string
 	}
-	total.byInv, total.checked = map[string]int{}, map[string]int{}
+	total.byInv, total.checked, total.byKind = map[string]int{}, map[string]int{}, map[string]int{}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			res := runRaceHistory(t, host, seed, size)
@@ -585,6 +585,7 @@ func TestRaceHistories(t *testing.T) {
 			for _, v := range res.violations {
 				counts[v.Inv]++
 				total.byInv[v.Inv]++
+				total.byKind["invariant "+v.Inv+", "+v.Kind]++
 				if shown[v.Inv]++; shown[v.Inv] <= 3 {
 					b.WriteString("  " + v.String() + "\n")
 				}
@@ -597,6 +598,13 @@ func TestRaceHistories(t *testing.T) {
 			t.Errorf("seed %d: %d violations (%s); replay with -run 'TestRaceHistories' -seed %d; the first of each:\n%s",
 				seed, len(res.violations), strings.Join(sum, ", "), seed, b.String())
 		})
+	}
+	if len(total.byKind) > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(total.byKind)) {
+			kinds = append(kinds, fmt.Sprintf("%s: %d", k, total.byKind[k]))
+		}
+		t.Logf("violations by kind:\n  %s", strings.Join(kinds, "\n  "))
 	}
 	x.update(func(x *row) {
 		x.Requests, x.OK, x.Unavailable, x.Other = total.calls, total.ok, total.unavailable, total.other
