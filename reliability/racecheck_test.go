@@ -740,34 +740,49 @@ func (k *checker) pops() {
 }
 
 // Invariant 4, counters: the final value of each lineage's counter lies
-// within [acknowledged increments, acknowledged + unknown ones], and each
-// increment's answer is a value the counter can have had.
+// within [acknowledged increments, acknowledged + unknown ones], and no two
+// acknowledged increments answered the same new value.
 func (k *checker) counter() {
-	for root, lin := range k.lineages() {
+	lins := k.lineages()
+	for _, root := range slices.Sorted(maps.Keys(lins)) {
+		lin := lins[root]
 		var acked, unknown int64
-		var last *call
+		var incrs []*call
+		answered := map[int64]*call{}
 		for _, c := range lin {
-			if c.Eff&effIncr != 0 && c.mayHaveApplied() {
-				if c.acked() && c.Err == "" {
-					acked += c.Delta
-				} else {
-					unknown += c.Delta
-				}
+			if c.Eff&effIncr == 0 || !c.mayHaveApplied() {
+				continue
 			}
+			incrs = append(incrs, c)
+			if !c.acked() || c.Err != "" {
+				unknown += c.Delta
+				continue
+			}
+			acked += c.Delta
+			if d, ok := answered[c.Count]; ok {
+				k.report("4", "counter value twice", []*call{d, c}, "counter of session %s: #%d and #%d both answered %d", shortID(root), d.N, c.N, c.Count)
+			}
+			answered[c.Count] = c
 		}
-		if acked == 0 && unknown == 0 {
+		if len(incrs) == 0 {
 			continue
 		}
+		var last *call // the last read, if it came after every increment
 		for _, c := range lin {
 			if last == nil || c.Start > last.Start {
 				last = c
 			}
 		}
-		for _, c := range lin {
-			if c.Eff&effIncr != 0 && c.mayHaveApplied() && c.End > last.Start {
-				return // no read after every increment
+		for _, c := range incrs {
+			if c.End > last.Start {
+				last = nil
+				break
 			}
 		}
+		if last == nil {
+			continue
+		}
+		k.checked["4: counters"]++
 		got, _ := strconv.ParseInt(last.Seen[counterKey], 10, 64)
 		if got < acked || got > acked+unknown {
 			k.report("4", "counter out of bounds", []*call{last}, "counter of session %s: final value %d, want within [%d acknowledged, %d with unknown outcomes]", shortID(root), got, acked, acked+unknown)

@@ -181,6 +181,26 @@ func TestRaceChecker(t *testing.T) {
 			p2 := h.req("pop", effPopShared, 41, 61, 0, idA, idA, 4, seen)
 			p1.Popped, p1.PopOK, p2.Popped, p2.PopOK = "v2", true, "v2", true
 		}, []string{"4"}},
+		{"a counter within its bounds", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			a := h.req("incr", effIncr, 20, 30, 0, idA, idA, 2, nil)
+			b := h.req("incr", effIncr, 20, 30, 0, idA, idA, 3, nil)
+			a.Delta, a.Count, b.Delta, b.Count, b.Status = 2, 2, 1, 3, 503
+			h.req("view", 0, 40, 50, 0, idA, idA, 4, map[string]string{counterKey: "2"})
+		}, nil},
+		{"a counter beyond its bounds", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			a := h.req("incr", effIncr, 20, 30, 0, idA, idA, 2, nil)
+			a.Delta, a.Count = 2, 2
+			h.req("view", 0, 40, 50, 0, idA, idA, 3, map[string]string{counterKey: "1"})
+		}, []string{"4"}},
+		{"a counter value answered twice", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			a := h.req("incr", effIncr, 20, 30, 0, idA, idA, 2, nil)
+			b := h.req("incr", effIncr, 20, 30, 0, idA, idA, 3, nil)
+			a.Delta, a.Count, b.Delta, b.Count = 1, 1, 1, 1
+			h.req("view", 0, 40, 50, 0, idA, idA, 4, map[string]string{counterKey: "2"})
+		}, []string{"4"}},
 		{"owner's session served after DestroyOwnerSessions", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			o := h.req("setowner", effSetOwner, 20, 30, 0, idA, idA, 2, nil)
