@@ -661,36 +661,43 @@ func (k *checker) read(root, key string, r *call, v, how string, ws []write, set
 			return
 		}
 	}
-	// A stale value: find the acknowledged write that surely replaced it.
+	// A stale value: every write it could come from was surely replaced
+	// by an acknowledged write before r was sent. Show the latest such
+	// write of another value, and the last source of v.
 	var src *call
 	for _, w := range ws {
 		if w.v == v {
 			src = w.c
 		}
 	}
-	for _, w2 := range ws {
-		if w2.c.acked() && w2.c.End < r.Start && (src == nil || src.End < w2.c.Start) && w2.v != v {
-			ex := []*call{w2.c, r}
-			if src != nil {
-				ex = []*call{src, w2.c, r}
-			}
-			across := ""
-			if renews := k.renewsBetween(w2.c.ID, r.ID); len(renews) > 0 {
-				across = fmt.Sprintf(" (#%d wrote under %s, which", w2.c.N, shortID(w2.c.ID))
-				for _, rn := range renews {
-					across += fmt.Sprintf(" #%d [%s → %s] renewed to %s,", rn.N, fmtD(rn.Start), fmtD(rn.End), shortID(rn.NewID))
-				}
-				across = strings.TrimSuffix(across, ",") + ")"
-				ex = append(ex[:len(ex)-1], append(renews, r)...)
-			}
-			kind := "stale read"
-			if across != "" {
-				kind = "stale read across a Renew"
-			}
-			k.report("3", kind, ex, "stale read: #%d %s %s of %s in session %s, but #%d (%s, answered 200 at %s, before #%d was sent at %s) had replaced it with %s%s; possible values were %s",
-				r.N, how, show(v), key, shortID(r.ID), w2.c.N, w2.c.Op, fmtD(w2.c.End), r.N, fmtD(r.Start), show(w2.v), across, showSet(vis, show))
-			return
+	var latest *write
+	for i, w := range ws {
+		if w.c.acked() && w.c.End < r.Start && w.v != v && (latest == nil || w.c.End > latest.c.End) {
+			latest = &ws[i]
 		}
+	}
+	if latest != nil {
+		w2 := *latest
+		ex := []*call{w2.c, r}
+		if src != nil {
+			ex = []*call{src, w2.c, r}
+		}
+		across := ""
+		if renews := k.renewsBetween(w2.c.ID, r.ID); len(renews) > 0 {
+			across = fmt.Sprintf(" (#%d wrote under %s, which", w2.c.N, shortID(w2.c.ID))
+			for _, rn := range renews {
+				across += fmt.Sprintf(" #%d [%s → %s] renewed to %s,", rn.N, fmtD(rn.Start), fmtD(rn.End), shortID(rn.NewID))
+			}
+			across = strings.TrimSuffix(across, ",") + ")"
+			ex = append(ex[:len(ex)-1], append(renews, r)...)
+		}
+		kind := "stale read"
+		if across != "" {
+			kind = "stale read across a Renew"
+		}
+		k.report("3", kind, ex, "stale read: #%d %s %s of %s in session %s, but #%d (%s, answered 200 at %s, before #%d was sent at %s) had replaced it with %s%s; possible values were %s",
+			r.N, how, show(v), key, shortID(r.ID), w2.c.N, w2.c.Op, fmtD(w2.c.End), r.N, fmtD(r.Start), show(w2.v), across, showSet(vis, show))
+		return
 	}
 	k.report("3", "impossible read", []*call{r}, "#%d %s %s of %s in session %s; possible values were %s", r.N, how, show(v), key, shortID(r.ID), showSet(vis, show))
 }
