@@ -59,10 +59,22 @@ const (
 	effDestroyOwner                    // Manager.DestroyOwnerSessions(Owner), outside any session
 	effStep                            // steps the fake clock by Step
 	effIncr                            // adds Delta to the counter under counterKey, answers the new value (Count)
+	effAddFlash                        // adds the flash message Value
+	effFlashes                         // takes the flash messages (Flashes)
 )
 
 // counterKey is the key of the suite's counter (effIncr).
 const counterKey = "counter"
+
+// flashKey is where the library keeps flash messages (sessions.FlashKey):
+// checked as flashes, not as a value.
+const flashKey = "flashes"
+
+// flashList parses a flash list as the handler shows it (fmt.Sprint of
+// a []any of messages without spaces).
+func flashList(v string) []string {
+	return strings.Fields(strings.Trim(v, "[]"))
+}
 
 // lifeIn is a lifetime as SetLifetime is given it: 0 means the Manager's.
 type lifeIn struct{ Idle, Max time.Duration }
@@ -100,6 +112,7 @@ type call struct {
 	SetCookie string            // the session cookie the answer set, "" for none
 	Cleared   bool              // the answer expired the cookie
 	Count     int64             // effDestroyOwner: sessions ended; effIncr: the new value
+	Flashes   []string          // effFlashes: the messages taken
 	Err       string            // the operation's error, as the handler saw it
 }
 
@@ -139,6 +152,8 @@ func (c *call) String() string {
 		fmt.Fprintf(&b, " +%v → fake %s", c.Step, fmtD(c.FakeEnd))
 	case c.Eff&effIncr != 0:
 		fmt.Fprintf(&b, " %+d", c.Delta)
+	case c.Eff&effAddFlash != 0:
+		fmt.Fprintf(&b, " %s", c.Value)
 	}
 	if c.Eff&(effSetOwner|effDestroyOwner) != 0 {
 		fmt.Fprintf(&b, " owner=%q", c.Owner)
@@ -174,6 +189,12 @@ func (c *call) String() string {
 	}
 	if c.Eff&effRenew != 0 && c.NewID != "" {
 		fmt.Fprintf(&b, " new id %s", shortID(c.NewID))
+	}
+	if c.Eff&effFlashes != 0 && c.Ran {
+		fmt.Fprintf(&b, " took %v", c.Flashes)
+	}
+	if f := c.Seen[flashKey]; f != "" {
+		fmt.Fprintf(&b, " flashes %s", f)
 	}
 	if c.Eff&(effDestroyOwner|effIncr) != 0 && c.Ran {
 		fmt.Fprintf(&b, " count %d", c.Count)
@@ -260,6 +281,7 @@ func checkHistory(m model, calls []*call) ([]violation, map[string]int) {
 	k.values()
 	k.pops()
 	k.counter()
+	k.flashes()
 	k.owners()
 	return k.out, k.checked
 }
@@ -602,7 +624,7 @@ func (k *checker) values() {
 				writes[sharedKey] = append(writes[sharedKey], write{c, ""})
 			}
 			for key := range c.Seen {
-				if key != counterKey {
+				if key != counterKey && key != flashKey {
 					keys[key] = true
 				}
 			}
@@ -793,6 +815,63 @@ func (k *checker) counter() {
 		got, _ := strconv.ParseInt(last.Seen[counterKey], 10, 64)
 		if got < acked || got > acked+unknown {
 			k.report("4", "counter out of bounds", []*call{last}, "counter of session %s: final value %d, want within [%d acknowledged, %d with unknown outcomes]", shortID(root), got, acked, acked+unknown)
+		}
+	}
+}
+
+// Flash messages, as values (invariant 3) and as pops (invariant 4): a
+// message is taken by at most one Flashes call; a message shown was added
+// to that session; and one whose AddFlash was acknowledged is still there
+// for a request sent later, unless a Flashes call may have taken it.
+func (k *checker) flashes() {
+	takenBy := map[string][]*call{}
+	lins := k.lineages()
+	for _, root := range slices.Sorted(maps.Keys(lins)) {
+		lin := lins[root]
+		added := map[string]*call{}
+		var takes []*call
+		for _, c := range lin {
+			if c.Eff&effAddFlash != 0 && c.mayHaveApplied() {
+				added[c.Value] = c
+			}
+			if c.Eff&effFlashes != 0 && c.mayHaveApplied() {
+				takes = append(takes, c)
+			}
+		}
+		for _, r := range lin {
+			seen := flashList(r.Seen[flashKey])
+			shown := seen
+			if r.Eff&effFlashes != 0 && r.Err == "" {
+				shown = append(slices.Clone(seen), r.Flashes...)
+				for _, m := range r.Flashes {
+					takenBy[m] = append(takenBy[m], r)
+				}
+			}
+			for _, m := range shown {
+				k.checked["3: flash messages read"]++
+				if a := added[m]; a == nil || a.Start >= r.End {
+					k.report("3", "flash never added", []*call{r}, "#%d found the flash message %s in session %s, which no AddFlash of the session sent before it ended", r.N, m, shortID(r.ID))
+				}
+			}
+			for m, a := range added {
+				if !a.acked() || !before(a, r) || slices.Contains(seen, m) {
+					continue
+				}
+				taken := false
+				for _, f := range takes {
+					if f != r && a.Start < f.End && f.Start < r.End {
+						taken = true // f may have taken it
+					}
+				}
+				if !taken {
+					k.report("3", "flash lost", []*call{a, r}, "flash message %s, added by #%d (answered 200 at %s), is missing from #%d, sent later at %s, and no Flashes call could have taken it", m, a.N, fmtD(a.End), r.N, fmtD(r.Start))
+				}
+			}
+		}
+	}
+	for _, m := range slices.Sorted(maps.Keys(takenBy)) {
+		if cs := takenBy[m]; len(cs) > 1 {
+			k.report("4", "flash shown twice", cs, "flash message %s taken by %d Flashes calls", m, len(cs))
 		}
 	}
 }

@@ -201,6 +201,29 @@ func TestRaceChecker(t *testing.T) {
 			a.Delta, a.Count, b.Delta, b.Count = 1, 1, 1, 1
 			h.req("view", 0, 40, 50, 0, idA, idA, 4, map[string]string{counterKey: "2"})
 		}, []string{"4"}},
+		{"flash messages added and taken once", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			a := h.req("addflash", effAddFlash, 20, 30, 0, idA, idA, 2, nil)
+			a.Value = "f2"
+			f := h.req("flashes", effFlashes, 40, 50, 0, idA, idA, 3, map[string]string{flashKey: "[f2]"})
+			f.Flashes = []string{"f2"}
+			h.req("view", 0, 60, 70, 0, idA, idA, 4, nil)
+		}, nil},
+		{"a flash message taken twice", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			a := h.req("addflash", effAddFlash, 20, 30, 0, idA, idA, 2, nil)
+			a.Value = "f2"
+			f := h.req("flashes", effFlashes, 40, 50, 0, idA, idA, 3, map[string]string{flashKey: "[f2]"})
+			g := h.req("flashes", effFlashes, 41, 51, 0, idA, idA, 4, map[string]string{flashKey: "[f2]"})
+			f.Flashes, g.Flashes = []string{"f2"}, []string{"f2"}
+		}, []string{"4"}},
+		{"a flash message lost", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			a := h.req("addflash", effAddFlash, 20, 30, 0, idA, idA, 2, nil)
+			b := h.req("addflash", effAddFlash, 21, 31, 0, idA, idA, 3, nil)
+			a.Value, b.Value = "f2", "f3"
+			h.req("view", 0, 40, 50, 0, idA, idA, 4, map[string]string{flashKey: "[f3]"})
+		}, []string{"3"}},
 		{"owner's session served after DestroyOwnerSessions", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			o := h.req("setowner", effSetOwner, 20, 30, 0, idA, idA, 2, nil)

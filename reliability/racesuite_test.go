@@ -82,15 +82,16 @@ type opInput struct {
 // the status to the middleware, which answers 503 when the changes cannot
 // be saved, so that a 200 acknowledges them).
 type opAnswer struct {
-	ID     string            `json:"id"`
-	New    bool              `json:"new"`
-	Views  int64             `json:"views"`
-	Seen   map[string]string `json:"seen"`
-	Popped string            `json:"popped,omitempty"`
-	PopOK  bool              `json:"pop_ok,omitempty"`
-	NewID  string            `json:"new_id,omitempty"`
-	Count  int64             `json:"count,omitempty"`
-	Err    string            `json:"err,omitempty"`
+	ID      string            `json:"id"`
+	New     bool              `json:"new"`
+	Views   int64             `json:"views"`
+	Seen    map[string]string `json:"seen"`
+	Popped  string            `json:"popped,omitempty"`
+	PopOK   bool              `json:"pop_ok,omitempty"`
+	NewID   string            `json:"new_id,omitempty"`
+	Count   int64             `json:"count,omitempty"`
+	Flashes []string          `json:"flashes,omitempty"`
+	Err     string            `json:"err,omitempty"`
 }
 
 const raceAnswerHeader = "X-Race-Answer"
@@ -127,6 +128,13 @@ var raceOps = []raceOp{
 	}},
 	{name: "destroy", weight: 3, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
 	{name: "destroyowner", weight: 3, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see instance.destroyOwner
+	{name: "addflash", weight: 4, eff: effAddFlash, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "f" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+		return s.AddFlash(in.Value)
+	}},
+	{name: "flashes", weight: 3, eff: effFlashes, run: func(ctx context.Context, s *sessions.Session, _ opInput, a *opAnswer) error {
+		a.Flashes = s.Flashes()
+		return nil
+	}},
 	{name: "step", weight: 6, eff: effStep}, // the fake clock: see raceHistory.do
 	// Planned operations, one line each once the library has them:
 	// {name: "incr", weight: 8, eff: effIncr, prepare: func(r *rand.Rand, in *opInput) { in.Delta = 1 + r.Int64N(3) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) (err error) { a.Count, err = s.Increment(ctx, counterKey, in.Delta); return err }},
@@ -432,7 +440,7 @@ func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visito
 		}
 		c.Ran = true
 		c.ID, c.New, c.Views, c.Seen = a.ID, a.New, a.Views, a.Seen
-		c.Popped, c.PopOK, c.NewID, c.Count, c.Err = a.Popped, a.PopOK, a.NewID, a.Count, a.Err
+		c.Popped, c.PopOK, c.NewID, c.Count, c.Flashes, c.Err = a.Popped, a.PopOK, a.NewID, a.Count, a.Flashes, a.Err
 	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name != cookieName || op.eff&effDestroyOwner != 0 || c.Replay {
