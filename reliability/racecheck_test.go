@@ -863,9 +863,15 @@ func (k *checker) flashes() {
 						taken = true // f may have taken it
 					}
 				}
-				if !taken {
-					k.report("3", "flash lost", []*call{a, r}, "flash message %s, added by #%d (answered 200 at %s), is missing from #%d, sent later at %s, and no Flashes call could have taken it", m, a.N, fmtD(a.End), r.N, fmtD(r.Start))
+				if taken {
+					continue
 				}
+				kind, across, ex := "flash lost", "", []*call{a, r}
+				if renews := k.renewsBetween(a.ID, r.ID); len(renews) > 0 {
+					kind, across = "flash lost across a Renew", fmt.Sprintf(" (added under %s, renewed to %s by #%d [%s → %s])", shortID(a.ID), shortID(r.ID), renews[len(renews)-1].N, fmtD(renews[len(renews)-1].Start), fmtD(renews[len(renews)-1].End))
+					ex = append([]*call{a}, append(renews, r)...)
+				}
+				k.report("3", kind, ex, "flash message %s, added by #%d (answered 200 at %s), is missing from #%d, sent later at %s, and no Flashes call could have taken it%s", m, a.N, fmtD(a.End), r.N, fmtD(r.Start), across)
 			}
 		}
 	}

@@ -106,7 +106,8 @@ type raceOp struct {
 	run     func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) error
 }
 
-// pop is Session.Pop as the suite calls it.
+// pop is Session.Pop as the suite calls it. Once Pop takes a context and
+// stores the deletion at once, its body is one line: return s.Pop(ctx, key).
 func pop(ctx context.Context, s *sessions.Session, key string) (any, bool, error) {
 	v, ok := s.Pop(key)
 	return v, ok, nil
@@ -127,7 +128,7 @@ var raceOps = []raceOp{
 		return s.SetLifetime(ctx, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max})
 	}},
 	{name: "destroy", weight: 3, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
-	{name: "destroyowner", weight: 3, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see instance.destroyOwner
+	{name: "destroyowner", weight: 3, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see raceInstance.destroyOwner
 	{name: "addflash", weight: 4, eff: effAddFlash, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "f" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.AddFlash(in.Value)
 	}},
