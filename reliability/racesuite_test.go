@@ -53,7 +53,7 @@ func raceSizes() raceSize {
 	if *fullFlag {
 		return raceSize{histories: 8, ops: 1500, workers: 8, visitors: 3}
 	}
-	return raceSize{histories: 2, ops: 300, workers: 6, visitors: 3}
+	return raceSize{histories: 3, ops: 400, workers: 6, visitors: 3}
 }
 
 // Fault rates: modest, so that histories stay long.
