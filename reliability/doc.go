@@ -27,4 +27,11 @@
 //	TestHostileInput            case 6
 //	TestSoak                    case 7
 //	TestInstanceKilledMidVisit  case 8: one of two greeters SIGKILLed under load
+//	TestRaceHistories           case 9: three in-process instances, random races and
+//	                            lost answers, histories checked against a session model
+//
+// -seed N replays the race suite's history of seed N (the seeds of failing
+// histories are printed); the interleaving of its concurrent workers is
+// the scheduler's, so a replay draws the same operations but may race
+// differently.
 package reliability

@@ -8,6 +8,8 @@ require (
 	cloud.google.com/go/firestore v1.29.0
 	github.com/firestore-sessions/sessions v0.0.0-00010101000000-000000000000
 	github.com/google/uuid v1.6.0
+	google.golang.org/api v0.288.0
+	google.golang.org/grpc v1.83.2
 )
 
 require (
@@ -36,10 +38,8 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/api v0.288.0 // indirect
 	google.golang.org/genproto v0.0.0-20260715232425-e75dac1f907d // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )

@@ -1,0 +1,241 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// lostAnswers is the gRPC client interceptor of one race-suite instance:
+// at a given rate it lets the emulator apply a call and then replaces the
+// answer with UNAVAILABLE or DEADLINE_EXCEEDED, as a network that loses
+// the answer on its way back would. The caller cannot tell whether the
+// call took effect; the library must treat such outcomes as unknown.
+type lostAnswers struct {
+	mu   sync.Mutex
+	rng  *rand.Rand
+	rate float64 // probability that a call's answer is replaced
+
+	injected atomic.Int64 // answers replaced
+}
+
+func newLostAnswers(seed uint64, rate float64) *lostAnswers {
+	return &lostAnswers{rng: rand.New(rand.NewPCG(seed, 0x1057)), rate: rate}
+}
+
+// hit draws whether the next call loses its answer, and with which code.
+func (l *lostAnswers) hit() (codes.Code, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rng.Float64() >= l.rate {
+		return codes.OK, false
+	}
+	if l.rng.IntN(2) == 0 {
+		return codes.Unavailable, true
+	}
+	return codes.DeadlineExceeded, true
+}
+
+func (l *lostAnswers) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	code, hit := l.hit()
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err != nil || !hit {
+		return err
+	}
+	l.injected.Add(1)
+	return status.Errorf(code, "race suite: the answer of %s was lost after the server applied it", method)
+}
+
+func (l *lostAnswers) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	code, hit := l.hit()
+	if !hit {
+		return streamer(ctx, desc, cc, method, opts...)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &lostStream{ClientStream: cs, cancel: cancel, code: code, method: method, l: l}, nil
+}
+
+// lostStream receives the first answer of a stream from the server, then
+// drops it and ends the stream with an error in its place.
+type lostStream struct {
+	grpc.ClientStream
+	cancel context.CancelFunc
+	code   codes.Code
+	method string
+	l      *lostAnswers
+	done   bool
+}
+
+func (s *lostStream) RecvMsg(m any) error {
+	if s.done {
+		return status.Errorf(s.code, "race suite: stream %s already failed", s.method)
+	}
+	err := s.ClientStream.RecvMsg(m)
+	s.done = true
+	s.cancel()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	s.l.injected.Add(1)
+	return status.Errorf(s.code, "race suite: the answer of %s was lost after the server sent it", s.method)
+}
+
+// dropProxy is a TCP proxy in front of the emulator, one per race-suite
+// instance: when armed, it drops the next chunk the emulator sends and
+// resets both sides of that connection, so that every call in flight on it
+// loses its answer, whether the server applied it or not.
+type dropProxy struct {
+	ln     net.Listener
+	target string
+	armed  atomic.Bool
+	drops  atomic.Int64 // answers dropped with a reset
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newDropProxy(target string) (*dropProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &dropProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+func (p *dropProxy) Addr() string { return p.ln.Addr().String() }
+
+// arm makes the proxy drop the next answer.
+func (p *dropProxy) arm() { p.armed.Store(true) }
+
+func (p *dropProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *dropProxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	c.Close()
+}
+
+func (p *dropProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		if !p.track(c) || !p.track(u) {
+			c.Close()
+			u.Close()
+			continue
+		}
+		p.wg.Add(2)
+		go func() { // client → emulator
+			defer p.wg.Done()
+			io.Copy(u, c)
+			p.untrack(u)
+			p.untrack(c)
+		}()
+		go func() { // emulator → client, where answers are dropped
+			defer p.wg.Done()
+			defer p.untrack(c)
+			defer p.untrack(u)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := u.Read(buf)
+				if n > 0 {
+					if p.armed.CompareAndSwap(true, false) {
+						p.drops.Add(1)
+						reset(c)
+						reset(u)
+						return
+					}
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// reset closes c with a TCP RST instead of a FIN.
+func reset(c net.Conn) {
+	if t, ok := c.(*net.TCPConn); ok {
+		t.SetLinger(0)
+	}
+	c.Close()
+}
+
+func (p *dropProxy) Close() {
+	p.ln.Close()
+	p.mu.Lock()
+	p.closed = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// faultyConn dials the emulator through proxy, with the interceptor in the
+// connection, as the emulator's admin (as the firestore library does for
+// FIRESTORE_EMULATOR_HOST), reconnecting quickly after a reset.
+func faultyConn(proxy *dropProxy, l *lostAnswers) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///"+proxy.Addr(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(raceOwnerCreds{}),
+		grpc.WithUnaryInterceptor(l.unary),
+		grpc.WithStreamInterceptor(l.stream),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 500 * time.Millisecond},
+			MinConnectTimeout: time.Second,
+		}),
+	)
+}
+
+// raceOwnerCreds makes gRPC calls as the emulator's admin.
+type raceOwnerCreds struct{}
+
+func (raceOwnerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+
+func (raceOwnerCreds) RequireTransportSecurity() bool { return false }

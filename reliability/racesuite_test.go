@@ -1,0 +1,639 @@
+package reliability
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/api/option"
+
+	"github.com/firestore-sessions/sessions"
+	"github.com/firestore-sessions/sessions/internal/emulator"
+)
+
+// Case 9: randomized races with lost answers. Three in-process instances
+// (a Manager and a FirestoreStore each, on one emulator database, with one
+// fake clock) serve a seeded random mix of operations on a few visitors'
+// sessions from concurrent workers, while a gRPC interceptor replaces
+// answers of applied calls with errors and a TCP proxy drops answers and
+// resets connections. Every call is recorded as the client saw it, and the
+// history is checked afterwards against a model of a session
+// (racecheck_test.go).
+
+var seedFlag = flag.Uint64("seed", 0, "race suite: replay the history of seed `N` (0: new random seeds)")
+
+// The Managers' lifetimes, short so that clock steps pass them.
+const (
+	raceIdle = time.Minute
+	raceMax  = 10 * time.Minute
+)
+
+// raceSize is the size of the race suite's run.
+type raceSize struct {
+	histories, ops, workers, visitors int
+}
+
+func raceSizes() raceSize {
+	if *fullFlag {
+		return raceSize{histories: 8, ops: 1500, workers: 8, visitors: 3}
+	}
+	return raceSize{histories: 3, ops: 400, workers: 6, visitors: 3}
+}
+
+// Fault rates: modest, so that histories stay long.
+const (
+	lostAnswerRate = 0.05 // of gRPC calls
+	proxyDropRate  = 0.02 // of requests: the instance's proxy drops the next answer
+)
+
+// replayRate is the share of requests that send one of their visitor's
+// earlier cookies, which must no longer be served once their session ended.
+const replayRate = 0.15
+
+var raceOwners = []string{"alice", "bob"}
+
+// opInput is what the handler is told to do, from the query.
+type opInput struct {
+	N     int
+	Value string
+	Owner string
+	Life  lifeIn
+	Delta int64
+}
+
+// opAnswer is what the handler found and did, sent back in the
+// raceAnswerHeader (not in the body: a handler that writes nothing leaves
+// the status to the middleware, which answers 503 when the changes cannot
+// be saved, so that a 200 acknowledges them).
+type opAnswer struct {
+	ID      string            `json:"id"`
+	New     bool              `json:"new"`
+	Views   int64             `json:"views"`
+	Seen    map[string]string `json:"seen"`
+	Popped  string            `json:"popped,omitempty"`
+	PopOK   bool              `json:"pop_ok,omitempty"`
+	NewID   string            `json:"new_id,omitempty"`
+	Count   int64             `json:"count,omitempty"`
+	Flashes []string          `json:"flashes,omitempty"`
+	Err     string            `json:"err,omitempty"`
+}
+
+const raceAnswerHeader = "X-Race-Answer"
+
+// raceOp is one operation of the suite: how the client chooses its inputs,
+// and what the handler does. The checker knows it only by its effects.
+type raceOp struct {
+	name    string
+	weight  int
+	eff     effect
+	prepare func(rng *rand.Rand, in *opInput)
+	run     func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) error
+}
+
+// pop is Session.Pop as the suite calls it. Once Pop takes a context and
+// stores the deletion at once, its body is one line: return s.Pop(ctx, key).
+func pop(ctx context.Context, s *sessions.Session, key string) (any, bool, error) {
+	v, ok := s.Pop(key)
+	return v, ok, nil
+}
+
+// raceOps are the operations, by weight. An operation is one line here;
+// effects the checker models are listed in racecheck_test.go.
+var raceOps = []raceOp{
+	{name: "view", weight: 24, run: func(context.Context, *sessions.Session, opInput, *opAnswer) error { return nil }},
+	{name: "set", weight: 20, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: runSet},
+	{name: "delete", weight: 5, eff: effDelShared, run: func(_ context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Delete(sharedKey) }},
+	{name: "pop", weight: 8, eff: effPopShared, run: runPop},
+	{name: "renew", weight: 5, eff: effRenew, run: runRenew},
+	{name: "setowner", weight: 6, eff: effSetOwner, prepare: prepOwner, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+		return s.SetOwner(ctx, in.Owner)
+	}},
+	{name: "setlifetime", weight: 5, eff: effSetLifetime, prepare: prepLife, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+		return s.SetLifetime(ctx, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max})
+	}},
+	{name: "destroy", weight: 3, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
+	{name: "destroyowner", weight: 3, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see raceInstance.destroyOwner
+	{name: "addflash", weight: 4, eff: effAddFlash, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "f" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+		return s.AddFlash(in.Value)
+	}},
+	{name: "flashes", weight: 3, eff: effFlashes, run: func(ctx context.Context, s *sessions.Session, _ opInput, a *opAnswer) error {
+		a.Flashes = s.Flashes()
+		return nil
+	}},
+	{name: "step", weight: 6, eff: effStep}, // the fake clock: see raceHistory.do
+	// Planned operations, one line each once the library has them:
+	// {name: "incr", weight: 8, eff: effIncr, prepare: func(r *rand.Rand, in *opInput) { in.Delta = 1 + r.Int64N(3) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) (err error) { a.Count, err = s.Increment(ctx, counterKey, in.Delta); return err }},
+	// {name: "modify", weight: 8, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error { if _, err := sessions.Modify(ctx, s, sharedKey, func(string, bool) (string, error) { return in.Value, nil }); err != nil { return err }; return s.Set(uniqueKey(in.N), in.Value) }},
+	// {name: "login", weight: 4, eff: effRenew | effSetOwner | effSetLifetime, prepare: func(r *rand.Rand, in *opInput) { prepOwner(r, in); prepLife(r, in) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) error { err := s.Login(ctx, in.Owner, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max}); if err == nil { a.NewID = s.ID() }; return err }},
+}
+
+func runSet(_ context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+	if err := s.Set(sharedKey, in.Value); err != nil {
+		return err
+	}
+	return s.Set(uniqueKey(in.N), in.Value)
+}
+
+func runPop(ctx context.Context, s *sessions.Session, _ opInput, a *opAnswer) error {
+	v, ok, err := pop(ctx, s, sharedKey)
+	if ok {
+		a.Popped, a.PopOK = fmt.Sprint(v), true
+	}
+	return err
+}
+
+func runRenew(ctx context.Context, s *sessions.Session, _ opInput, a *opAnswer) error {
+	if err := s.Renew(ctx); err != nil {
+		return err
+	}
+	a.NewID = s.ID()
+	return nil
+}
+
+func prepOwner(rng *rand.Rand, in *opInput) { in.Owner = raceOwners[rng.IntN(len(raceOwners))] }
+
+// prepLife shortens or lengthens the idle timeout and the lifetime, or
+// gives the Manager's back (0).
+func prepLife(rng *rand.Rand, in *opInput) {
+	in.Life.Idle = []time.Duration{0, 30 * time.Second, 3 * time.Minute}[rng.IntN(3)]
+	in.Life.Max = []time.Duration{0, 4 * time.Minute, 30 * time.Minute}[rng.IntN(3)]
+}
+
+func opByName(name string) (raceOp, bool) {
+	for _, op := range raceOps {
+		if op.name == name {
+			return op, true
+		}
+	}
+	return raceOp{}, false
+}
+
+// fakeClock is the settable clock that every instance shares.
+type fakeClock struct {
+	mu    sync.Mutex
+	epoch time.Time
+	now   time.Time
+}
+
+func newFakeClock() *fakeClock {
+	t := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &fakeClock{epoch: t, now: t}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// since returns the clock's time since its epoch.
+func (c *fakeClock) since() time.Duration { return c.Now().Sub(c.epoch) }
+
+func (c *fakeClock) step(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// raceInstance is one instance of the app: its own connection (interceptor
+// and proxy in it), store, Manager and HTTP server.
+type raceInstance struct {
+	srv   *httptest.Server
+	proxy *dropProxy
+	lost  *lostAnswers
+	m     *sessions.Manager
+	logs  *syncBuffer
+}
+
+func startRaceInstance(t *testing.T, host, project string, clock *fakeClock, seed uint64) *raceInstance {
+	t.Helper()
+	proxy, err := newDropProxy(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	lost := newLostAnswers(seed, lostAnswerRate)
+	conn, err := faultyConn(proxy, lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{}, option.WithGRPCConn(conn))
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	m, err := sessions.New(store, sessions.Config{
+		CookieName:  cookieName,
+		Insecure:    true,
+		IdleTimeout: raceIdle,
+		Lifetime:    raceMax,
+		Clock:       clock.Now,
+		Logger:      slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &raceInstance{proxy: proxy, lost: lost, m: m, logs: logs}
+	mux := http.NewServeMux()
+	mux.Handle("GET /op/{op}", m.Middleware(http.HandlerFunc(in.handle)))
+	mux.HandleFunc("GET /owner/destroy", in.destroyOwner)
+	in.srv = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		in.srv.Close()
+		store.Close()
+		conn.Close()
+	})
+	return in
+}
+
+func parseInput(q url.Values) opInput {
+	n, _ := strconv.Atoi(q.Get("n"))
+	idle, _ := time.ParseDuration(q.Get("idle"))
+	max, _ := time.ParseDuration(q.Get("max"))
+	delta, _ := strconv.ParseInt(q.Get("delta"), 10, 64)
+	return opInput{N: n, Value: q.Get("value"), Owner: q.Get("owner"), Life: lifeIn{idle, max}, Delta: delta}
+}
+
+func (in *raceInstance) handle(w http.ResponseWriter, r *http.Request) {
+	s, ok := sessions.FromContext(r.Context())
+	op, known := opByName(r.PathValue("op"))
+	if !ok || !known || op.run == nil {
+		http.Error(w, "no session or no such operation", http.StatusInternalServerError)
+		return
+	}
+	a := opAnswer{ID: s.ID(), New: s.IsNew(), Views: s.Views(), Seen: map[string]string{}}
+	for _, k := range s.Keys() {
+		if v, ok := s.Get(k); ok {
+			a.Seen[k] = fmt.Sprint(v)
+		}
+	}
+	err := op.run(r.Context(), s, parseInput(r.URL.Query()), &a)
+	if err != nil {
+		a.Err = err.Error()
+	}
+	b, _ := json.Marshal(a)
+	w.Header().Set(raceAnswerHeader, string(b))
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+	// Nothing written on success: the middleware saves, then answers.
+}
+
+func (in *raceInstance) destroyOwner(w http.ResponseWriter, r *http.Request) {
+	n, err := in.m.DestroyOwnerSessions(r.Context(), r.URL.Query().Get("owner"))
+	a := opAnswer{Count: int64(n)}
+	if err != nil {
+		a.Err = err.Error()
+	}
+	b, _ := json.Marshal(a)
+	w.Header().Set(raceAnswerHeader, string(b))
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+// raceVisitor is a browser: a cookie jar of one cookie, shared by the
+// workers that act as its tabs.
+type raceVisitor struct {
+	mu     sync.Mutex
+	cookie string
+	old    []string // every cookie it had before, for tabs that replay one
+}
+
+func (v *raceVisitor) get() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cookie
+}
+
+func (v *raceVisitor) set(c string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cookie != "" && v.cookie != c {
+		v.old = append(v.old, v.cookie)
+	}
+	v.cookie = c
+}
+
+// stale returns one of the visitor's earlier cookies, "" if none: what a
+// tab left open, a copied link or a thief sends after the session ended.
+func (v *raceVisitor) stale(rng *rand.Rand) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.old) == 0 {
+		return ""
+	}
+	return v.old[len(v.old)-1-rng.IntN(min(len(v.old), 3))]
+}
+
+// raceHistory runs one seeded history and returns its calls.
+type raceHistory struct {
+	t         *testing.T
+	seed      uint64
+	base      time.Time
+	clock     *fakeClock
+	instances []*raceInstance
+	visitors  []*raceVisitor
+	client    *http.Client
+	next      atomic.Int64
+	mu        sync.Mutex
+	calls     []*call
+}
+
+func (h *raceHistory) record(c *call) {
+	h.mu.Lock()
+	h.calls = append(h.calls, c)
+	h.mu.Unlock()
+}
+
+func (h *raceHistory) newCall(worker int, op raceOp) *call {
+	return &call{N: int(h.next.Add(1)), Worker: worker, Op: op.name, Eff: op.eff}
+}
+
+// do sends one operation as a request to an instance, with a visitor's
+// cookie, and records what came back; drop arms the instance's proxy
+// first.
+// A replay sends one of the visitor's earlier cookies, and keeps nothing
+// of the answer.
+func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visitor int, drop, replay bool) {
+	c := h.newCall(worker, op)
+	if op.eff&effStep != 0 {
+		c.Step = []time.Duration{time.Duration(1+rng.IntN(15)) * time.Second, time.Duration(61+rng.IntN(15)) * time.Second, raceMax}[pick(rng, 70, 25, 5)]
+		c.Start, c.FakeStart = time.Since(h.base), h.clock.since()
+		h.clock.step(c.Step)
+		c.End, c.FakeEnd, c.Status, c.Ran = time.Since(h.base), h.clock.since(), 200, true
+		h.record(c)
+		return
+	}
+	in := opInput{N: c.N}
+	if op.prepare != nil {
+		op.prepare(rng, &in)
+	}
+	c.Value, c.Owner, c.Life, c.Delta = in.Value, in.Owner, in.Life, in.Delta
+	c.Instance, c.Visitor = instance, visitor
+	inst, v := h.instances[c.Instance], h.visitors[c.Visitor]
+	q := url.Values{"n": {strconv.Itoa(in.N)}}
+	if in.Value != "" {
+		q.Set("value", in.Value)
+	}
+	if in.Owner != "" {
+		q.Set("owner", in.Owner)
+	}
+	if op.eff&effSetLifetime != 0 {
+		q.Set("idle", in.Life.Idle.String())
+		q.Set("max", in.Life.Max.String())
+	}
+	if in.Delta != 0 {
+		q.Set("delta", strconv.FormatInt(in.Delta, 10))
+	}
+	path := "/op/" + op.name
+	if op.eff&effDestroyOwner != 0 {
+		path = "/owner/destroy"
+	}
+	req, _ := http.NewRequest(http.MethodGet, inst.srv.URL+path+"?"+q.Encode(), nil)
+	if op.eff&effDestroyOwner == 0 {
+		c.Sent = v.get()
+		if replay {
+			if old := v.stale(rng); old != "" {
+				c.Sent, c.Replay = old, true
+			}
+		}
+		if c.Sent != "" {
+			req.Header.Set("Cookie", cookieName+"="+c.Sent)
+		}
+	}
+	if drop {
+		inst.proxy.arm()
+	}
+	c.Start, c.FakeStart = time.Since(h.base), h.clock.since()
+	resp, err := h.client.Do(req)
+	c.End, c.FakeEnd = time.Since(h.base), h.clock.since()
+	if err != nil {
+		c.Err = "no answer: " + err.Error()
+		h.record(c)
+		return
+	}
+	resp.Body.Close()
+	c.Status = resp.StatusCode
+	if raw := resp.Header.Get(raceAnswerHeader); raw != "" {
+		var a opAnswer
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			h.t.Errorf("#%d: answer %q: %v", c.N, raw, err)
+		}
+		c.Ran = true
+		c.ID, c.New, c.Views, c.Seen = a.ID, a.New, a.Views, a.Seen
+		c.Popped, c.PopOK, c.NewID, c.Count, c.Flashes, c.Err = a.Popped, a.PopOK, a.NewID, a.Count, a.Flashes, a.Err
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name != cookieName || op.eff&effDestroyOwner != 0 || c.Replay {
+			continue
+		}
+		if ck.MaxAge < 0 {
+			c.Cleared = true
+			v.set("")
+		} else {
+			c.SetCookie = ck.Value
+			v.set(ck.Value)
+		}
+	}
+	h.record(c)
+}
+
+// pick returns an index drawn by the weights.
+func pick(rng *rand.Rand, weights ...int) int {
+	total := 0
+	for _, w := range weights {
+		total += w
+	}
+	n := rng.IntN(total)
+	for i, w := range weights {
+		if n < w {
+			return i
+		}
+		n -= w
+	}
+	return len(weights) - 1
+}
+
+// raceResult sums up one history.
+type raceResult struct {
+	seed                  uint64
+	calls                 []*call
+	lostInjected, dropped int64
+	violations            []violation
+	checked               map[string]int
+}
+
+func runRaceHistory(t *testing.T, host string, seed uint64, size raceSize) raceResult {
+	project := emulator.ProjectID(t)
+	h := &raceHistory{t: t, seed: seed, clock: newFakeClock(), client: &http.Client{Timeout: 30 * time.Second}}
+	for i := range 3 {
+		h.instances = append(h.instances, startRaceInstance(t, host, project, h.clock, seed*31+uint64(i)))
+	}
+	for range size.visitors {
+		h.visitors = append(h.visitors, &raceVisitor{})
+	}
+	var weights []int
+	for _, op := range raceOps {
+		weights = append(weights, op.weight)
+	}
+	h.base = time.Now()
+	var wg sync.WaitGroup
+	for w := range size.workers {
+		rng := rand.New(rand.NewPCG(seed, uint64(w)))
+		n := size.ops / size.workers
+		wg.Go(func() {
+			for range n {
+				op := raceOps[pick(rng, weights...)]
+				h.do(rng, w, op, rng.IntN(len(h.instances)), rng.IntN(len(h.visitors)), rng.Float64() < proxyDropRate, rng.Float64() < replayRate)
+			}
+		})
+	}
+	wg.Wait()
+	// Quiet: every visitor's session read once more on every instance.
+	view, _ := opByName("view")
+	rng := rand.New(rand.NewPCG(seed, 1<<32))
+	for v := range h.visitors {
+		for i := range h.instances {
+			h.do(rng, -1, view, i, v, false, false)
+		}
+	}
+	defer h.client.CloseIdleConnections()
+	res := raceResult{seed: seed, calls: h.calls}
+	slices.SortFunc(res.calls, func(a, b *call) int { return a.N - b.N })
+	for _, in := range h.instances {
+		res.lostInjected += in.lost.injected.Load()
+		res.dropped += in.proxy.drops.Load()
+	}
+	res.violations, res.checked = checkHistory(model{Idle: raceIdle, Max: raceMax}, res.calls)
+	if len(res.violations) > 0 {
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("race-history-%d.txt", seed))
+		var b strings.Builder
+		for _, c := range res.calls {
+			b.WriteString(c.String() + "\n")
+		}
+		b.WriteString("\nViolations:\n")
+		for _, v := range res.violations {
+			b.WriteString(v.String() + "\n")
+		}
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err == nil {
+			t.Logf("the whole history and every violation: %s", path)
+		}
+		for i, in := range h.instances {
+			t.Logf("instance %d logs (tail):\n%s", i, tail(in.logs.String(), 15))
+		}
+	}
+	return res
+}
+
+func TestRaceHistories(t *testing.T) {
+	host := emulator.Require(t)
+	size := raceSizes()
+	x := rep.row(t, "9. Races and lost answers", "3 in-process instances")
+	var seeds []uint64
+	if *seedFlag != 0 {
+		seeds = []uint64{*seedFlag}
+	} else {
+		base := rand.Uint64() >> 16
+		for i := range size.histories {
+			seeds = append(seeds, base+uint64(i))
+		}
+	}
+	var total struct {
+		calls, ok, unavailable, other, lost, dropped, histories int
+		byInv, checked, byKind                                  map[string]int
+		failing                                                 []string
+	}
+	total.byInv, total.checked, total.byKind = map[string]int{}, map[string]int{}, map[string]int{}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			res := runRaceHistory(t, host, seed, size)
+			total.histories++
+			total.calls += len(res.calls)
+			total.lost += int(res.lostInjected)
+			total.dropped += int(res.dropped)
+			for _, c := range res.calls {
+				switch {
+				case c.Eff&effStep != 0:
+				case c.Status == 200:
+					total.ok++
+				case c.Status == 503:
+					total.unavailable++
+				default:
+					total.other++
+				}
+			}
+			t.Logf("seed %d: %d calls, %d answers lost by the interceptor, %d dropped by the proxy, %d violations", seed, len(res.calls), res.lostInjected, res.dropped, len(res.violations))
+			var obligations []string
+			for _, k := range slices.Sorted(maps.Keys(res.checked)) {
+				obligations = append(obligations, fmt.Sprintf("%s: %d", k, res.checked[k]))
+				total.checked[k] += res.checked[k]
+			}
+			t.Logf("checked:\n  %s", strings.Join(obligations, "\n  "))
+			if len(res.violations) == 0 {
+				return
+			}
+			counts := map[string]int{}
+			shown := map[string]int{}
+			var b strings.Builder
+			for _, v := range res.violations {
+				counts[v.Inv]++
+				total.byInv[v.Inv]++
+				total.byKind["invariant "+v.Inv+", "+v.Kind]++
+				if shown[v.Inv+v.Kind]++; shown[v.Inv+v.Kind] <= 2 {
+					b.WriteString("  " + v.String() + "\n")
+				}
+			}
+			var sum []string
+			for _, inv := range slices.Sorted(maps.Keys(counts)) {
+				sum = append(sum, fmt.Sprintf("invariant %s: %d", inv, counts[inv]))
+			}
+			total.failing = append(total.failing, fmt.Sprintf("%d (%s)", seed, strings.Join(sum, ", ")))
+			t.Errorf("seed %d: %d violations (%s); replay with -run 'TestRaceHistories' -seed %d; the first two of each kind:\n%s",
+				seed, len(res.violations), strings.Join(sum, ", "), seed, b.String())
+		})
+	}
+	if len(total.byKind) > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(total.byKind)) {
+			kinds = append(kinds, fmt.Sprintf("%s: %d", k, total.byKind[k]))
+		}
+		t.Logf("violations by kind:\n  %s", strings.Join(kinds, "\n  "))
+	}
+	x.update(func(x *row) {
+		x.Requests, x.OK, x.Unavailable, x.Other = total.calls, total.ok, total.unavailable, total.other
+		var inv []string
+		for _, k := range slices.Sorted(maps.Keys(total.byInv)) {
+			inv = append(inv, fmt.Sprintf("%s: %d", k, total.byInv[k]))
+		}
+		var checked []string
+		for _, k := range slices.Sorted(maps.Keys(total.checked)) {
+			checked = append(checked, fmt.Sprintf("%d %s", total.checked[k], k[strings.Index(k, ": ")+2:]))
+		}
+		violations := "none"
+		if len(inv) > 0 {
+			violations = strings.Join(inv, ", ") + "; failing seeds " + strings.Join(total.failing, "; ")
+		}
+		x.Notes = fmt.Sprintf("%d histories of %d operations by %d workers on %d visitors, 2 owners; faults: %d answers replaced by errors (interceptor, %.0f%% of gRPC calls), %d dropped with a reset (proxy, %.0f%% of requests); checked %s; violations by invariant: %s",
+			total.histories, size.ops, size.workers, size.visitors, total.lost, lostAnswerRate*100, total.dropped, proxyDropRate*100, strings.Join(checked, ", "), violations)
+	})
+}
