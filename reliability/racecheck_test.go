@@ -620,7 +620,9 @@ func (k *checker) values() {
 				writes[uniqueKey(c.N)] = append(writes[uniqueKey(c.N)], write{c, c.Value})
 				keys[uniqueKey(c.N)] = true
 			}
-			if c.Eff&effDelShared != 0 || c.Eff&effPopShared != 0 && c.PopOK {
+			// A pop that failed may have deleted the value all the same (its
+			// answer lost after the store applied it).
+			if c.Eff&effDelShared != 0 || c.Eff&effPopShared != 0 && (c.PopOK || c.Err != "") {
 				writes[sharedKey] = append(writes[sharedKey], write{c, ""})
 			}
 			for key := range c.Seen {
@@ -642,6 +644,14 @@ func (k *checker) values() {
 			v := r.Seen[sharedKey]
 			w := setBy[v]
 			if v == "" || w == nil {
+				continue
+			}
+			if w.Op == "modify" {
+				// Modify stores the shared key when it returns, the other
+				// key with the request's save: two writes, not one, so a
+				// request under way in between, or a modify that failed
+				// after its first write, shows the one without the other.
+				// Requests sent after its answer are checked key by key.
 				continue
 			}
 			if got := r.Seen[uniqueKey(w.N)]; got != v {

@@ -106,11 +106,9 @@ type raceOp struct {
 	run     func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) error
 }
 
-// pop is Session.Pop as the suite calls it. Once Pop takes a context and
-// stores the deletion at once, its body is one line: return s.Pop(ctx, key).
+// pop is Session.Pop as the suite calls it.
 func pop(ctx context.Context, s *sessions.Session, key string) (any, bool, error) {
-	v, ok := s.Pop(key)
-	return v, ok, nil
+	return s.Pop(ctx, key)
 }
 
 // raceOps are the operations, by weight. An operation is one line here;
@@ -130,17 +128,31 @@ var raceOps = []raceOp{
 	{name: "destroy", weight: 3, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
 	{name: "destroyowner", weight: 3, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see raceInstance.destroyOwner
 	{name: "addflash", weight: 4, eff: effAddFlash, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "f" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
-		return s.AddFlash(in.Value)
+		return s.AddFlash(ctx, in.Value)
 	}},
 	{name: "flashes", weight: 3, eff: effFlashes, run: func(ctx context.Context, s *sessions.Session, _ opInput, a *opAnswer) error {
-		a.Flashes = s.Flashes()
-		return nil
+		var err error
+		a.Flashes, err = s.Flashes(ctx)
+		return err
 	}},
 	{name: "step", weight: 6, eff: effStep}, // the fake clock: see raceHistory.do
-	// Planned operations, one line each once the library has them:
-	// {name: "incr", weight: 8, eff: effIncr, prepare: func(r *rand.Rand, in *opInput) { in.Delta = 1 + r.Int64N(3) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) (err error) { a.Count, err = s.Increment(ctx, counterKey, in.Delta); return err }},
-	// {name: "modify", weight: 8, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error { if _, err := sessions.Modify(ctx, s, sharedKey, func(string, bool) (string, error) { return in.Value, nil }); err != nil { return err }; return s.Set(uniqueKey(in.N), in.Value) }},
-	// {name: "login", weight: 4, eff: effRenew | effSetOwner | effSetLifetime, prepare: func(r *rand.Rand, in *opInput) { prepOwner(r, in); prepLife(r, in) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) error { err := s.Login(ctx, in.Owner, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max}); if err == nil { a.NewID = s.ID() }; return err }},
+	{name: "incr", weight: 8, eff: effIncr, prepare: func(r *rand.Rand, in *opInput) { in.Delta = 1 + r.Int64N(3) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) (err error) {
+		a.Count, err = s.Increment(ctx, counterKey, in.Delta)
+		return err
+	}},
+	{name: "modify", weight: 8, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+		if _, err := sessions.Modify(ctx, s, sharedKey, func(string, bool) (string, error) { return in.Value, nil }); err != nil {
+			return err
+		}
+		return s.Set(uniqueKey(in.N), in.Value)
+	}},
+	{name: "login", weight: 4, eff: effRenew | effSetOwner | effSetLifetime, prepare: func(r *rand.Rand, in *opInput) { prepOwner(r, in); prepLife(r, in) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) error {
+		err := s.Login(ctx, in.Owner, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max})
+		if err == nil {
+			a.NewID = s.ID()
+		}
+		return err
+	}},
 }
 
 func runSet(_ context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
