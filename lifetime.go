@@ -3,8 +3,6 @@ package sessions
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -72,41 +70,6 @@ func (s *Session) lifetimeChange(l Lifetime) Change {
 	return c
 }
 
-// apply stores an immediate change of the session's attributes (the values
-// of this request are saved as usual), without a condition, so that it
-// never conflicts; s.mu must be held. A lazy session not stored yet is
-// given its id, and stored with the change when the handler returns.
-func (s *Session) apply(ctx context.Context, op string, c Change) error {
-	if err := s.changeable(); err != nil {
-		return err
-	}
-	next := s.rec
-	c.applyTo(&next)
-	size := sizeOf(s.collection(), &next)
-	if err := size.check(); err != nil && size.bytes > s.docSize().bytes {
-		return err
-	}
-	if s.pending {
-		if err := s.materialize(); err != nil {
-			return err
-		}
-		next.Views = s.rec.Views
-	} else {
-		if !s.rec.live(s.mgr.now()) {
-			return fmt.Errorf("sessions: %s: %w: the session ended", op, ErrInactive)
-		}
-		ctx, cancel := s.mgr.storeContext(ctx)
-		defer cancel()
-		res, err := s.mgr.store.Apply(ctx, s.id, c)
-		if err != nil {
-			return wrap(op, err)
-		}
-		next.Version = res.Version
-	}
-	s.rec, s.size, s.sized = next, size, true
-	return nil
-}
-
 // expiry returns when a session with its own idle timeout idle (0: the
 // Manager's) and deadline ends if it was last used at now.
 func (m *Manager) expiry(now time.Time, idle time.Duration, deadline time.Time) time.Time {
@@ -137,11 +100,4 @@ func (m *Manager) slide(rec *Record, now time.Time) (time.Time, bool) {
 // a hundredth of its idle timeout, at most a minute.
 func slideStep(idle time.Duration) time.Duration {
 	return min(idle/100, time.Minute)
-}
-
-// cookieStage returns the header change that sends the session's cookie as
-// it now is; s.mu must be held.
-func (s *Session) cookieStage() func(http.Header) {
-	id, rec := s.id, s.rec
-	return func(h http.Header) { s.mgr.setCookie(h, id, rec) }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"reflect"
 	"slices"
 	"sync"
@@ -413,6 +414,48 @@ func (s *Session) takeChanges(end bool) (c change, ok bool) {
 	s.set, s.deleted = nil, nil
 	s.rec.Version = "" // stored without a condition: other changes may come between
 	return c, true
+}
+
+// apply stores an immediate change of the session's attributes (the values
+// of this request are saved as usual), without a condition, so that it
+// never conflicts; s.mu must be held. A lazy session not stored yet is
+// given its id, and stored with the change when the handler returns.
+func (s *Session) apply(ctx context.Context, op string, c Change) error {
+	if err := s.changeable(); err != nil {
+		return err
+	}
+	next := s.rec
+	c.applyTo(&next)
+	size := sizeOf(s.collection(), &next)
+	if err := size.check(); err != nil && size.bytes > s.docSize().bytes {
+		return err
+	}
+	if s.pending {
+		if err := s.materialize(); err != nil {
+			return err
+		}
+		next.Views = s.rec.Views
+	} else {
+		if !s.rec.live(s.mgr.now()) {
+			return fmt.Errorf("sessions: %s: %w: the session ended", op, ErrInactive)
+		}
+		ctx, cancel := s.mgr.storeContext(ctx)
+		defer cancel()
+		res, err := s.mgr.store.Apply(ctx, s.id, c)
+		if err != nil {
+			return wrap(op, err)
+		}
+		next.Version = res.Version
+	}
+	s.rec, s.size, s.sized = next, size, true
+	return nil
+}
+
+// cookieStage returns the header change that sends the session's cookie as
+// it now is; s.mu must be held.
+func (s *Session) cookieStage() func(http.Header) {
+	id, rec := s.id, s.rec
+	return func(h http.Header) { s.mgr.setCookie(h, id, rec) }
 }
 
 // reload reads the session from the store again, after a conditional
