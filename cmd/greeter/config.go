@@ -41,7 +41,7 @@ environment; each flag overrides the variable of the same meaning.
   K_SERVICE or GAE_SERVICE            on Cloud Run or App Engine: Firestore (project
                                       detected), Secure cookie, JSON logs
                            -secure    send the cookie with Secure (default on Google Cloud)
-                           -insecure  send it without Secure, for http://localhost
+                           -insecure  send it without Secure (default elsewhere), for plain HTTP
 
 Without any Firestore setting, sessions are kept in this process's memory.
 OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write the
