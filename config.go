@@ -60,9 +60,11 @@ type Config struct {
 	// Use it with SameSite None; it needs Secure.
 	Partitioned bool
 
-	// Insecure leaves the Secure attribute off the cookie, so that browsers
-	// send it over plain HTTP. Set it only for local development on
-	// http://localhost.
+	// Insecure leaves the Secure attribute off the cookie, so that clients
+	// send it over plain HTTP. Browsers, curl and Go's cookie jar already
+	// send a Secure cookie to http://localhost; set Insecure only for
+	// development over plain HTTP on another host name, such as a LAN
+	// address or a container's name, never in production.
 	Insecure bool
 
 	// IdleTimeout ends a session that is not used for this long; every

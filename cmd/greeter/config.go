@@ -44,7 +44,7 @@ environment; each flag overrides the variable of the same meaning.
   K_SERVICE or GAE_SERVICE            on Cloud Run or App Engine: Firestore (project
                                       detected), Secure cookie, JSON logs
                            -secure    send the cookie with Secure (default on Google Cloud)
-                           -insecure  send it without Secure, for http://localhost
+                           -insecure  send it without Secure (default elsewhere), for plain HTTP
 
 Without any Firestore setting, sessions are kept in this process's memory.
 OpenTelemetry's variables export the requests' spans and the sessions'

@@ -34,7 +34,9 @@ func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Handler, error) {
 	m, err := sessions.New(store, sessions.Config{
 		// The cookie is __Host-session_id where it is Secure (on Google
-		// Cloud), session_id on http://localhost.
+		// Cloud), session_id elsewhere: off Google Cloud the greeter may be
+		// reached over plain HTTP by a LAN address or a container's name,
+		// where clients drop a Secure cookie.
 		Insecure: !secure,
 		Logger:   logger,
 		// The greeting is stored with the new session, in the same write.
