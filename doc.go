@@ -9,19 +9,15 @@
 // when there is none), and puts the session into the request context;
 // after the handler, it saves the values the handler changed.
 //
-// The transaction is run optimistically, as Firestore's own web and mobile
-// SDKs run theirs: read the session, then commit the new count with a
-// precondition that the document's update time is still the one read. A
-// transaction's promise is that its write applies to exactly the state it
-// read, or not at all; the precondition makes Firestore check exactly that,
-// atomically, at commit, and refuse the write when anything changed the
-// session in between, in which case the store reads again. So no view is
-// lost or counted twice, as in the tutorial's locking transaction, but
-// nothing is locked: no instance waits for another's lock, and none that
-// dies mid-way leaves one behind. Because the version is the proof, the
-// store can keep the records it last saw in memory and skip the read: a
-// returning visitor's view on a warm instance is one Commit, one round trip
-// (the tutorial's transaction takes three). See [FirestoreStore].
+// The tutorial's transaction (read, increment, write, holding a lock) is
+// replaced by one write that cannot conflict: Firestore's atomic increment
+// of the view count, which also reads back, in the same Commit, the new
+// count and a counter of the session's other changes, so that a store that
+// keeps sessions in memory knows at once whether its copy is still current.
+// No view is lost or counted twice, nothing is locked, and a returning
+// visitor's view is one Commit, one round trip, on whichever instance
+// serves it (the tutorial's transaction takes three). See [FirestoreStore]
+// and the repository's docs/semantics.md.
 //
 //	store, err := sessions.OpenFirestore(ctx, firestore.DetectProjectID, sessions.FirestoreConfig{})
 //	...
@@ -41,11 +37,15 @@
 //     else is no session. A visitor never chooses a session id or a
 //     document path: unknown, expired and malformed ids get a new session
 //     under a new random id.
-//   - Views are exact: concurrent requests of one session each see a
-//     distinct count and none is lost. Within a process they are coalesced
-//     into one store call per round; between processes, a refused
-//     conditional commit is retried on a fresh read, and then falls back to
-//     an atomic increment, so no instance starves another and none waits.
+//   - Views are exact: concurrent requests of one session, on any
+//     instance, each see a distinct count and none is lost. Within a
+//     process they are coalesced into one store call per round; between
+//     processes increments never conflict, so no instance waits for or
+//     starves another.
+//   - An ended session (idle, past its deadline, destroyed, renewed away,
+//     logged out everywhere) is never served again by any instance, and no
+//     write brings it back: views leave the expiry alone, and the Manager
+//     slides it by a write conditional on the version a view saw.
 //   - The cookie (HttpOnly, Secure, SameSite=Lax and Path=/ unless
 //     configured, Max-Age = the time to the session's absolute deadline) is sent only when it
 //     changes: for a new session it is in the response headers before the
@@ -55,7 +55,10 @@
 //     the handler says; every session response carries Vary: Cookie and,
 //     unless the handler relaxes it, Cache-Control: no-store.
 //   - Saves write only the keys the handler set or deleted, as field-level
-//     updates, and only when something changed. Values may be structs,
+//     updates, and only when something changed, before the response
+//     starts, so a save that fails is answered as an error. Increment,
+//     Modify, Pop and flash messages are atomic across requests and
+//     instances, and stored when they return. Values may be structs,
 //     slices and maps, stored as native Firestore fields ([GetAs] reads
 //     them back), and Set refuses a change that would pass one of
 //     Firestore's document limits ([ErrTooLarge]), in every store, before
@@ -68,12 +71,22 @@
 //     handler, the handler is not called and the visitor gets 503 from a
 //     replaceable ErrorHandler; the failure is logged with its gRPC code.
 //
-// Beyond the tutorial: lazy sessions that cost nothing until the handler
-// changes them ([Config].Lazy); sessions bound to an owner, listed and
-// ended together from any instance ([Session.SetOwner],
-// [Manager.DestroyOwnerSessions]); per-session lifetimes for remember-me
+// Beyond the tutorial: sign-in in one call ([Session.Login]), with an
+// optional cap of sessions per user ([Config].MaxOwnerSessions); lazy
+// sessions that cost nothing until the handler changes them
+// ([Config].Lazy); sessions bound to an owner, listed and ended together
+// from any instance ([Session.SetOwner], [Manager.DestroyOwnerSessions]); per-session lifetimes for remember-me
 // and browser-session cookies ([Session.SetLifetime]); session tokens in a
 // request header for API clients ([Config].TokenHeader) and sessions used
-// outside the middleware ([Manager.Load]); flash messages
+// outside the middleware ([Manager.Load]); atomic changes of one value
+// ([Session.Increment], [Modify], [Session.Pop]); flash messages
 // ([Session.AddFlash]); OpenTelemetry spans and metrics.
+//
+// # Files
+//
+// session.go holds a session's state and values; each other capability of
+// a Session or Manager has a file named for it: atomic.go, login.go
+// (Renew, Login, Destroy), lifetime.go, owners.go, detached.go (sessions
+// outside the middleware). The stores are store.go (the interface),
+// memory.go and firestore*.go.
 package sessions
