@@ -49,9 +49,12 @@ type Config struct {
 	// new session, Renew, a lazy session's first change) carries it in the
 	// same header, or in Session-Token ([TokenResponseHeader]) for
 	// Authorization; Destroy answers with that header empty. Such a Manager
-	// sets no cookie, so browsers' pages need a Manager of their own: two
-	// Managers on one store share the sessions. Keep tokens out of reach of
-	// page scripts, which can read response headers. Default: cookies.
+	// sets no cookie. TokenHeader is the default of all the Manager's
+	// routes: to serve an API beside browser pages, leave it empty and give
+	// the API's routes m.With(sessions.Token(name)) ([Manager.With]), so
+	// that one Manager serves both. Keep tokens out of reach of page
+	// scripts, which can read response headers. Cookie and Set-Cookie
+	// cannot be token headers. Default: cookies.
 	TokenHeader string
 
 	// Partitioned sets the cookie's Partitioned attribute (CHIPS): a page
@@ -89,7 +92,9 @@ type Config struct {
 	// fills a cart) and anonymous traffic (crawlers, uptime checks, link
 	// previews) would otherwise write a document per request; leave it off
 	// when every visitor needs a session from the first page, as the
-	// greeter's per-visitor greeting and view count do. Default off.
+	// greeter's per-visitor greeting and view count do. Lazy is the default
+	// of all the Manager's routes: m.With(sessions.Lazy()) makes only some
+	// routes lazy ([Manager.With]). Default off.
 	Lazy bool
 
 	// OnCreate, when set, is called for each new session before it is
@@ -138,10 +143,11 @@ func (c Config) withDefaults() (Config, error) {
 		c.SameSite = http.SameSiteLaxMode
 	}
 	if c.TokenHeader != "" {
-		if !validHeaderName(c.TokenHeader) {
-			return c, fmt.Errorf("sessions: config: TokenHeader %q is not a header name", c.TokenHeader)
+		name, err := tokenHeader(c.TokenHeader)
+		if err != nil {
+			return c, fmt.Errorf("sessions: config: TokenHeader: %w", err)
 		}
-		c.TokenHeader = http.CanonicalHeaderKey(c.TokenHeader)
+		c.TokenHeader = name
 	}
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName

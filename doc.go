@@ -74,6 +74,7 @@
 // [Manager.DestroyOwnerSessions]); per-session lifetimes for remember-me
 // and browser-session cookies ([Session.SetLifetime]); session tokens in a
 // request header for API clients ([Config].TokenHeader) and sessions used
-// outside the middleware ([Manager.Load]); flash messages
-// ([Session.AddFlash]); OpenTelemetry spans and metrics.
+// outside the middleware ([Manager.Load]); both chosen per route on one
+// Manager ([Manager.With]); flash messages ([Session.AddFlash]);
+// OpenTelemetry spans and metrics.
 package sessions

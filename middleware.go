@@ -15,9 +15,16 @@ import (
 // A Manager holds a session store and its configuration; its Middleware
 // method puts sessions in front of handlers. A Manager is safe for
 // concurrent use, and one Manager should serve all the handlers that share
-// sessions, because it coalesces the concurrent requests of each session.
+// sessions, because it coalesces the concurrent requests of each session:
+// routes that need another transport or laziness than the Config's take
+// [Manager.With], which shares all that.
 type Manager struct {
-	cfg        Config
+	cfg Config // the Config of New, with a route's options applied
+	*shared
+}
+
+// shared is what the Managers of one New and its With share.
+type shared struct {
 	store      Store
 	collection string     // of the store's documents, for their size
 	owners     OwnerIndex // the store, when it is one
@@ -41,7 +48,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
 	}
-	m := &Manager{cfg: cfg, store: instrument(store, tel), collection: DefaultCollection, now: time.Now}
+	m := &Manager{cfg: cfg, shared: &shared{store: instrument(store, tel), collection: DefaultCollection, now: time.Now}}
 	if f, ok := store.(*FirestoreStore); ok {
 		m.collection = f.coll.ID
 	}

@@ -1,0 +1,54 @@
+package sessions_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/firestore-sessions/sessions"
+	"github.com/justinas/alice"
+)
+
+// One Manager serves an app's pages (cookie, a session from the first
+// view), its public pages (lazy: nothing stored for anonymous traffic) and
+// its JSON API (a Bearer token): With chooses per route, and the routes
+// share one coalescer, so a visitor's concurrent requests cost one store
+// call per round whichever routes they take.
+func ExampleManager_With() {
+	store := sessions.NewMemoryStore()
+	m, _ := sessions.New(store, sessions.Config{})
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		fmt.Fprintf(w, "view %d", s.Views())
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/account", alice.New(m.Middleware).Then(page))
+	mux.Handle("/", alice.New(m.With(sessions.Lazy()).Middleware).Then(page))
+	mux.Handle("/api/", alice.New(m.With(sessions.Token("Authorization")).Middleware).Then(page))
+
+	body, _ := visit(mux, "/", nil)
+	fmt.Println("public page:", body, "- sessions stored:", store.Len())
+	body, cookie := visit(mux, "/account", nil)
+	fmt.Println("account page:", body, "- cookie:", cookie != nil)
+
+	// An API client gets a token in the first answer, and sends it back.
+	var token string
+	for range 2 {
+		r := httptest.NewRequest("GET", "/api/me", nil)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if t := w.Header().Get(sessions.TokenResponseHeader); t != "" {
+			token = t
+		}
+		fmt.Println("API:", w.Body.String(), "- cookies:", len(w.Result().Cookies()))
+	}
+	// Output:
+	// public page: view 0 - sessions stored: 0
+	// account page: view 1 - cookie: true
+	// API: view 1 - cookies: 0
+	// API: view 2 - cookies: 0
+}
