@@ -64,8 +64,13 @@ type Config struct {
 	Partitioned bool
 
 	// Insecure leaves the Secure attribute off the cookie, so that browsers
-	// send it over plain HTTP. Set it only for local development on
-	// http://localhost.
+	// send it over plain HTTP. Set it only for local development over plain
+	// HTTP. Without it, the Manager logs one warning (through Logger, once
+	// for the Manager and its With) when it sets the session cookie in
+	// answer to a plain-HTTP request from another host (not over TLS, not
+	// from a loopback address, and without X-Forwarded-Proto: https from a
+	// proxy that terminated TLS): browsers neither keep nor send back a
+	// Secure cookie there, so every request would start a new session.
 	Insecure bool
 
 	// IdleTimeout ends a session that is not used for this long; every

@@ -2,8 +2,10 @@ package sessions_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/firestore-sessions/sessions"
 	"github.com/justinas/alice"
@@ -51,4 +53,32 @@ func ExampleManager_With() {
 	// account page: view 1 - cookie: true
 	// API: view 1 - cookies: 0
 	// API: view 2 - cookies: 0
+}
+
+// A Secure cookie set in answer to plain HTTP from another host never comes
+// back: the Manager says so once, in its log, with what to set.
+func ExampleConfig_insecure() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // for a stable output here
+			}
+			return a
+		},
+	}))
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{Logger: logger})
+	h := m.Middleware(http.NotFoundHandler())
+	for range 2 {
+		r := httptest.NewRequest("GET", "http://example.com/", nil)
+		r.RemoteAddr = "203.0.113.7:41000"
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+
+	// For local development over http://, set Insecure (and no warning
+	// comes: nor does one for requests from localhost).
+	dev, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{Logger: logger, Insecure: true})
+	r := httptest.NewRequest("GET", "http://example.com/", nil)
+	dev.Middleware(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r)
+	// Output:
+	// level=WARN msg="sessions: a Secure session cookie was set in answer to plain HTTP: browsers neither keep nor send back Secure cookies on http:// pages, so each of this client's requests starts a new session. Serve HTTPS; behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https; for local development over plain HTTP, set Config.Insecure. Logged once." remote=203.0.113.7:41000 host=example.com path=/
 }

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -31,6 +35,8 @@ type shared struct {
 	visits     visits
 	breaker    breaker
 	now        func() time.Time // the clock; tests replace it
+
+	plainHTTPWarned atomic.Bool // the warning of warnPlainHTTP was logged
 }
 
 // New returns a Manager that keeps sessions in store, configured by cfg
@@ -84,6 +90,12 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{ResponseWriter: w, beforeSend: m.keepCookiePrivate}
+		if r.TLS == nil && !m.cfg.Insecure && m.cfg.TokenHeader == "" && !m.plainHTTPWarned.Load() && plainFromAfar(r) {
+			rw.beforeSend = func(h http.Header) {
+				m.keepCookiePrivate(h)
+				m.warnPlainHTTP(r, h)
+			}
+		}
 		ok, probe := m.breaker.allow()
 		if !ok {
 			m.cfg.ErrorHandler(rw, r, ErrUnavailable)
@@ -106,6 +118,42 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		}
 		rw.commit() // a handler that wrote nothing: net/http sends the headers now
 	})
+}
+
+// plainFromAfar reports whether r came over plain HTTP from another host:
+// not over TLS, not from a loopback address, and not through a proxy that
+// says it terminated TLS (X-Forwarded-Proto: https).
+func plainFromAfar(r *http.Request) bool {
+	if r.TLS != nil {
+		return false
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	if strings.EqualFold(strings.TrimSpace(proto), "https") {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false // not an IP address (a Unix socket): no telling
+	}
+	return !ap.Addr().Unmap().IsLoopback()
+}
+
+// warnPlainHTTP logs, once for the Manager and its With, that the Secure
+// session cookie that h sets, in answer to r, a plain-HTTP request from
+// another host, will not come back.
+func (m *Manager) warnPlainHTTP(r *http.Request, h http.Header) {
+	prefix := m.cfg.CookieName + "="
+	if !slices.ContainsFunc(h["Set-Cookie"], func(v string) bool {
+		return strings.HasPrefix(v, prefix) && !strings.HasPrefix(v, prefix+";")
+	}) || !m.plainHTTPWarned.CompareAndSwap(false, true) {
+		return
+	}
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn,
+		"sessions: a Secure session cookie was set in answer to plain HTTP: browsers neither keep nor send back Secure cookies on http:// pages, so each of this client's requests starts a new session. "+
+			"Serve HTTPS; behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https; for local development over plain HTTP, set Config.Insecure. Logged once.",
+		slog.String("remote", r.RemoteAddr),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path))
 }
 
 // load resolves the request's session, counting this view, and sets its
