@@ -8,8 +8,9 @@
 //	GOOGLE_CLOUD_PROJECT=my-project go run ./cmd/greeter          # in Firestore
 //
 // and then open http://localhost:8080. Configuration comes from the
-// environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, and
-// K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
+// environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST,
+// FIRESTORE_DATABASE for a named database, and K_SERVICE or GAE_SERVICE on
+// Google Cloud), with flags to override it:
 // see greeter -h. OTEL_TRACES_EXPORTER=console and
 // OTEL_METRICS_EXPORTER=console write the sessions' OpenTelemetry spans and
 // metrics to stdout.
