@@ -73,15 +73,15 @@ type Config struct {
 	// Secure cookie there, so every request would start a new session.
 	Insecure bool
 
-	// IdleTimeout ends a session that is not used for this long; every
-	// request moves the expiry forward. The server enforces it: the cookie
-	// lives until the Lifetime's end, so that it needs no refreshing.
-	// Default 24 hours.
-	IdleTimeout time.Duration
-
-	// Lifetime ends a session this long after its creation however often it
-	// is used. Default 7 days.
-	Lifetime time.Duration
+	// Lifetime is the lifetime of new sessions, which [Session.SetLifetime]
+	// replaces for one session. Its Idle ends a session that is not used
+	// for this long; every request moves the expiry forward. The server
+	// enforces it: the cookie lives until Max's end, so that it needs no
+	// refreshing. Default 24 hours ([DefaultIdle]). Its Max ends a session
+	// this long after its creation however often it is used. Default 7
+	// days ([DefaultMax]). Its BrowserSession sends new sessions' cookies
+	// without Max-Age, so that browsers drop them when they close.
+	Lifetime Lifetime
 
 	// Timeout bounds the store calls made for one request: before the handler
 	// (resolve the session, count the view), and again after it (save the
@@ -133,8 +133,8 @@ type Config struct {
 const (
 	DefaultCookieName      = "__Host-session_id"
 	DefaultPlainCookieName = "session_id"
-	DefaultIdleTimeout     = 24 * time.Hour
-	DefaultLifetime        = 7 * 24 * time.Hour
+	DefaultIdle            = 24 * time.Hour     // Config.Lifetime.Idle
+	DefaultMax             = 7 * 24 * time.Hour // Config.Lifetime.Max
 	DefaultTimeout         = 5 * time.Second
 )
 
@@ -160,11 +160,11 @@ func (c Config) withDefaults() (Config, error) {
 			c.CookieName = DefaultPlainCookieName
 		}
 	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
+	if c.Lifetime.Idle == 0 {
+		c.Lifetime.Idle = DefaultIdle
 	}
-	if c.Lifetime == 0 {
-		c.Lifetime = DefaultLifetime
+	if c.Lifetime.Max == 0 {
+		c.Lifetime.Max = DefaultMax
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -180,8 +180,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("sessions: config: cookie: %w", err)
 	}
 	switch {
-	case c.IdleTimeout < time.Second || c.Lifetime < time.Second:
-		return c, errors.New("sessions: config: IdleTimeout and Lifetime must be at least one second")
+	case c.Lifetime.Idle < time.Second || c.Lifetime.Max < time.Second:
+		return c, errors.New("sessions: config: Lifetime's Idle and Max must be at least one second")
 	case c.Timeout < 0:
 		return c, errors.New("sessions: config: Timeout must not be negative")
 	case strings.HasPrefix(c.CookieName, "__Host-") && (c.Insecure || c.Domain != "" || c.Path != "/"):

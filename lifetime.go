@@ -7,15 +7,16 @@ import (
 	"time"
 )
 
-// A Lifetime is a session's own expiry rule, in place of the Manager's
-// IdleTimeout and Lifetime: longer for a "remember me" sign-in, or a
-// cookie that ends with the browser.
+// A Lifetime is a session's expiry rule: Config.Lifetime for new
+// sessions, and a session's own, in place of the Config's, by
+// [Session.SetLifetime]: longer for a "remember me" sign-in, or a cookie
+// that ends with the browser.
 type Lifetime struct {
 	// Idle ends the session when it is not used for this long, to the
-	// second. 0: Config.IdleTimeout.
+	// second. 0: Config.Lifetime.Idle.
 	Idle time.Duration
 	// Max ends the session this long after its creation however often it
-	// is used. 0: Config.Lifetime.
+	// is used. 0: Config.Lifetime.Max.
 	Max time.Duration
 	// BrowserSession sends the cookie without Max-Age, so that the browser
 	// drops it when it closes; the server still ends the session by Idle
@@ -43,14 +44,14 @@ func (s *Session) SetLifetime(ctx context.Context, l Lifetime) error {
 	}
 	max := l.Max
 	if max == 0 {
-		max = s.mgr.cfg.Lifetime
+		max = s.mgr.cfg.Lifetime.Max
 	}
 	a := s.rec.attrs()
 	a.Idle = l.Idle.Truncate(time.Second)
 	a.BrowserSession = l.BrowserSession
 	next := s.rec
 	next.Idle, next.Deadline = a.Idle, s.rec.Created.Add(max)
-	next.slide(storeTime(s.mgr.now()), s.mgr.cfg.IdleTimeout)
+	next.slide(storeTime(s.mgr.now()), s.mgr.cfg.Lifetime.Idle)
 	a.Expires, a.Deadline = next.Expires, next.Deadline
 	if err := s.setAttrs(ctx, "set lifetime", a); err != nil {
 		return err

@@ -198,11 +198,11 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error {
 	now := storeTime(m.now())
 	s.isNew = true
-	s.rec = Record{Views: 1, Created: now, Deadline: now.Add(m.cfg.Lifetime)}
+	s.rec = Record{Views: 1, Created: now, Deadline: now.Add(m.cfg.Lifetime.Max), BrowserSession: m.cfg.Lifetime.BrowserSession}
 	if m.cfg.Lazy {
 		s.rec.Views = 0 // counted from the request that stores it
 	}
-	s.rec.slide(now, m.cfg.IdleTimeout)
+	s.rec.slide(now, m.cfg.Lifetime.Idle)
 	if m.cfg.OnCreate != nil {
 		if err := m.cfg.OnCreate(r, s); err != nil {
 			return fmt.Errorf("sessions: OnCreate: %w", err)
@@ -231,7 +231,7 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 
 // storeVisit is the one store transaction behind a batch of views.
 func (m *Manager) storeVisit(ctx context.Context, id string, views int64) (Record, error) {
-	rec, err := m.store.Visit(ctx, id, views, storeTime(m.now()), m.cfg.IdleTimeout)
+	rec, err := m.store.Visit(ctx, id, views, storeTime(m.now()), m.cfg.Lifetime.Idle)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = wrap("visit", err)
 	}

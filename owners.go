@@ -143,7 +143,7 @@ func (m *Manager) OwnerSessions(ctx context.Context, owner string) ([]OwnedSessi
 	}
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	list, err := m.owners.Owned(ctx, owner, storeTime(m.now()), m.cfg.IdleTimeout)
+	list, err := m.owners.Owned(ctx, owner, storeTime(m.now()), m.cfg.Lifetime.Idle)
 	if err != nil {
 		return nil, wrap("owner sessions", err)
 	}
