@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"time"
 
 	"github.com/firestore-sessions/sessions"
 	"github.com/justinas/alice"
@@ -81,4 +82,45 @@ func ExampleConfig_insecure() {
 	dev.Middleware(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r)
 	// Output:
 	// level=WARN msg="sessions: a Secure session cookie was set in answer to plain HTTP: browsers neither keep nor send back Secure cookies on http:// pages, so each of this client's requests starts a new session. Serve HTTPS; behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https; for local development over plain HTTP, set Config.Insecure. Logged once." remote=203.0.113.7:41000 host=example.com path=/
+}
+
+// Cross-site request forgery: http.CrossOriginProtection (Go 1.25) refuses
+// the unsafe requests (POST, PUT, DELETE...) that another site's page makes
+// a browser send. Wrapped round the session middleware, it refuses them
+// before any session work: no store call, no session, no cookie. Routes
+// whose sessions travel in a token header need it less (a browser does not
+// add the header by itself), but it costs them nothing.
+func Example_crossOriginProtection() {
+	store := sessions.NewMemoryStore()
+	m, _ := sessions.New(store, sessions.Config{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessions.FromContext(r.Context())
+		_ = s.Set("cart_items", 1)
+	})
+	h := http.NewCrossOriginProtection().Handler(m.Middleware(mux))
+
+	for _, site := range []string{"cross-site", "same-origin"} {
+		r := httptest.NewRequest("POST", "/cart", nil)
+		r.Header.Set("Sec-Fetch-Site", site) // as browsers send it
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(site, w.Code, "sessions:", store.Len())
+	}
+	// Output:
+	// cross-site 403 sessions: 0
+	// same-origin 200 sessions: 1
+}
+
+// Config.Lifetime is the lifetime of new sessions: here they end after 30
+// idle minutes or 12 hours, whichever comes first, and the cookie ends with
+// the browser. Session.SetLifetime gives one session another.
+func ExampleConfig_lifetime() {
+	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{
+		Lifetime: sessions.Lifetime{Idle: 30 * time.Minute, Max: 12 * time.Hour, BrowserSession: true},
+	})
+	_, c := visit(m.Middleware(http.NotFoundHandler()), "/", nil)
+	fmt.Println("cookie Max-Age:", c.MaxAge)
+	// Output:
+	// cookie Max-Age: 0
 }

@@ -84,6 +84,14 @@ func New(store Store, cfg Config) (*Manager, error) {
 // Every request through the middleware is a view of a session, HEAD and
 // /favicon.ico included: wrap the routes of pages, not a whole mux that
 // also serves assets.
+//
+// The cookie's SameSite=Lax keeps it off other sites' POSTs in current
+// browsers; for cross-site request forgery protection that does not depend
+// on it, wrap http.NewCrossOriginProtection().Handler round the
+// middleware, so that a forged request is refused before it costs a store
+// call or a session. Routers that take func(http.Handler) http.Handler
+// (chi, echo through echo.WrapMiddleware, gin through an adapter) take
+// Middleware as it is: see docs/frameworks.md.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.DefaultServeMux
