@@ -68,9 +68,10 @@ type Config struct {
 	// HTTP. Without it, the Manager logs one warning (through Logger, once
 	// for the Manager and its With) when it sets the session cookie in
 	// answer to a plain-HTTP request from another host (not over TLS, not
-	// from a loopback address, and without X-Forwarded-Proto: https from a
-	// proxy that terminated TLS): browsers neither keep nor send back a
-	// Secure cookie there, so every request would start a new session.
+	// from a loopback or documentation address, such as httptest's, and
+	// without X-Forwarded-Proto: https from a proxy that terminated TLS):
+	// browsers neither keep nor send back a Secure cookie there, so every
+	// request would start a new session.
 	Insecure bool
 
 	// Lifetime is the lifetime of new sessions, which [Session.SetLifetime]

@@ -71,7 +71,7 @@ func ExampleConfig_insecure() {
 	h := m.Middleware(http.NotFoundHandler())
 	for range 2 {
 		r := httptest.NewRequest("GET", "http://example.com/", nil)
-		r.RemoteAddr = "203.0.113.7:41000"
+		r.RemoteAddr = "10.0.0.7:41000"
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
 
@@ -81,7 +81,7 @@ func ExampleConfig_insecure() {
 	r := httptest.NewRequest("GET", "http://example.com/", nil)
 	dev.Middleware(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r)
 	// Output:
-	// level=WARN msg="sessions: a Secure session cookie was set in answer to plain HTTP: browsers neither keep nor send back Secure cookies on http:// pages, so each of this client's requests starts a new session. Serve HTTPS; behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https; for local development over plain HTTP, set Config.Insecure. Logged once." remote=203.0.113.7:41000 host=example.com path=/
+	// level=WARN msg="sessions: a Secure session cookie was set in answer to plain HTTP: browsers neither keep nor send back Secure cookies on http:// pages, so each of this client's requests starts a new session. Serve HTTPS; behind a proxy that terminates TLS, have it send X-Forwarded-Proto: https; for local development over plain HTTP, set Config.Insecure. Logged once." remote=10.0.0.7:41000 host=example.com path=/
 }
 
 // Cross-site request forgery: http.CrossOriginProtection (Go 1.25) refuses

@@ -130,7 +130,10 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 
 // plainFromAfar reports whether r came over plain HTTP from another host:
 // not over TLS, not from a loopback address, and not through a proxy that
-// says it terminated TLS (X-Forwarded-Proto: https).
+// says it terminated TLS (X-Forwarded-Proto: https). Addresses reserved for
+// documentation (RFC 5737), which no real client has, do not count:
+// httptest.NewRequest's requests come from 192.0.2.1, and tests of an app's
+// handlers need no warning.
 func plainFromAfar(r *http.Request) bool {
 	if r.TLS != nil {
 		return false
@@ -143,7 +146,15 @@ func plainFromAfar(r *http.Request) bool {
 	if err != nil {
 		return false // not an IP address (a Unix socket): no telling
 	}
-	return !ap.Addr().Unmap().IsLoopback()
+	a := ap.Addr().Unmap()
+	return !a.IsLoopback() && !slices.ContainsFunc(documentation, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// documentation holds the IPv4 ranges reserved for documentation (RFC 5737).
+var documentation = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
 }
 
 // warnPlainHTTP logs, once for the Manager and its With, that the Secure

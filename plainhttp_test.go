@@ -15,7 +15,7 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		remote, proto string
 		tls           bool
 	}
-	far := request{remote: "203.0.113.7:41000"}
+	far := request{remote: "10.0.0.7:41000"}
 	cases := []struct {
 		name     string
 		cfg      Config
@@ -33,6 +33,8 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		{"no cookie: token", Config{TokenHeader: "Authorization"}, nil, []request{far}, 0},
 		{"no cookie: lazy", Config{Lazy: true}, nil, []request{far}, 0},
 		{"plain HTTP from a proxy for http", Config{}, nil, []request{{remote: far.remote, proto: "http"}}, 1},
+		{"httptest's documentation address", Config{}, nil, []request{{remote: "192.0.2.1:1234"}}, 0},
+		{"IPv6 from afar", Config{}, nil, []request{{remote: "[2a00:1450::1]:41000"}}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -73,7 +75,9 @@ func TestSecureCookieOverPlainHTTPWarnsOnRenew(t *testing.T) {
 		s, _ := FromContext(r.Context())
 		_ = s.Renew(r.Context())
 	}))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/login", nil))
+	r := httptest.NewRequest("GET", "/login", nil)
+	r.RemoteAddr = "10.0.0.7:41000"
+	h.ServeHTTP(httptest.NewRecorder(), r)
 	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
 		t.Errorf("%d warnings, want 1; logs:\n%s", n, logs.String())
 	}
