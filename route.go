@@ -38,8 +38,8 @@ func Cookie() RouteOption { return RouteOption{func(c *Config) { c.TokenHeader =
 // over m's settings, and shares everything else with m: the store, the
 // coalescing of each session's concurrent requests, the failing fast while
 // the store is down, the telemetry and the logger. So one Manager serves an
-// app's pages, its lazy public pages and its JSON API, with one session per
-// visitor whichever route it comes through:
+// app's pages, its lazy public pages and its JSON API, and the concurrent
+// requests of a session are coalesced whichever routes they take:
 //
 //	pages := m.Middleware
 //	public := m.With(sessions.Lazy()).Middleware
