@@ -49,9 +49,12 @@ type Config struct {
 	// new session, Renew, a lazy session's first change) carries it in the
 	// same header, or in Session-Token ([TokenResponseHeader]) for
 	// Authorization; Destroy answers with that header empty. Such a Manager
-	// sets no cookie, so browsers' pages need a Manager of their own: two
-	// Managers on one store share the sessions. Keep tokens out of reach of
-	// page scripts, which can read response headers. Default: cookies.
+	// sets no cookie. TokenHeader is the default of all the Manager's
+	// routes: to serve an API beside browser pages, leave it empty and give
+	// the API's routes m.With(sessions.Token(name)) ([Manager.With]), so
+	// that one Manager serves both. Keep tokens out of reach of page
+	// scripts, which can read response headers. Cookie and Set-Cookie
+	// cannot be token headers. Default: cookies.
 	TokenHeader string
 
 	// Partitioned sets the cookie's Partitioned attribute (CHIPS): a page
@@ -64,18 +67,25 @@ type Config struct {
 	// send it over plain HTTP. Browsers, curl and Go's cookie jar already
 	// send a Secure cookie to http://localhost; set Insecure only for
 	// development over plain HTTP on another host name, such as a LAN
-	// address or a container's name, never in production.
+	// address or a container's name, never in production. Without it, the
+	// Manager logs one warning (through Logger, once for the Manager and
+	// its With) when it sets the session cookie in answer to a plain-HTTP
+	// request from another host (not over TLS, not from a loopback or
+	// documentation address, such as httptest's, and without
+	// X-Forwarded-Proto: https from a proxy that terminated TLS): browsers
+	// neither keep nor send back a Secure cookie there, so every request
+	// would start a new session.
 	Insecure bool
 
-	// IdleTimeout ends a session that is not used for this long; every
-	// request moves the expiry forward. The server enforces it: the cookie
-	// lives until the Lifetime's end, so that it needs no refreshing.
-	// Default 24 hours.
-	IdleTimeout time.Duration
-
-	// Lifetime ends a session this long after its creation however often it
-	// is used. Default 7 days.
-	Lifetime time.Duration
+	// Lifetime is the lifetime of new sessions, which [Session.SetLifetime]
+	// replaces for one session. Its Idle ends a session that is not used
+	// for this long; requests move the expiry forward. The server
+	// enforces it: the cookie lives until Max's end, so that it needs no
+	// refreshing. Default 24 hours ([DefaultIdle]). Its Max ends a session
+	// this long after its creation however often it is used. Default 7
+	// days ([DefaultMax]). Its BrowserSession sends new sessions' cookies
+	// without Max-Age, so that browsers drop them when they close.
+	Lifetime Lifetime
 
 	// Timeout bounds the store calls made for one request: before the handler
 	// (resolve the session, count the view), and again after it (save the
@@ -91,7 +101,9 @@ type Config struct {
 	// fills a cart) and anonymous traffic (crawlers, uptime checks, link
 	// previews) would otherwise write a document per request; leave it off
 	// when every visitor needs a session from the first page, as the
-	// greeter's per-visitor greeting and view count do. Default off.
+	// greeter's per-visitor greeting and view count do. Lazy is the default
+	// of all the Manager's routes: m.With(sessions.Lazy()) makes only some
+	// routes lazy ([Manager.With]). Default off.
 	Lazy bool
 
 	// OnCreate, when set, is called for each new session before it is
@@ -140,8 +152,8 @@ type Config struct {
 const (
 	DefaultCookieName      = "__Host-session_id"
 	DefaultPlainCookieName = "session_id"
-	DefaultIdleTimeout     = 24 * time.Hour
-	DefaultLifetime        = 7 * 24 * time.Hour
+	DefaultIdle            = 24 * time.Hour     // Config.Lifetime.Idle
+	DefaultMax             = 7 * 24 * time.Hour // Config.Lifetime.Max
 	DefaultTimeout         = 5 * time.Second
 )
 
@@ -155,10 +167,11 @@ func (c Config) withDefaults() (Config, error) {
 		c.SameSite = http.SameSiteLaxMode
 	}
 	if c.TokenHeader != "" {
-		if !validHeaderName(c.TokenHeader) {
-			return c, fmt.Errorf("sessions: config: TokenHeader %q is not a header name", c.TokenHeader)
+		name, err := tokenHeader(c.TokenHeader)
+		if err != nil {
+			return c, fmt.Errorf("sessions: config: TokenHeader: %w", err)
 		}
-		c.TokenHeader = http.CanonicalHeaderKey(c.TokenHeader)
+		c.TokenHeader = name
 	}
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName
@@ -166,11 +179,11 @@ func (c Config) withDefaults() (Config, error) {
 			c.CookieName = DefaultPlainCookieName
 		}
 	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
+	if c.Lifetime.Idle == 0 {
+		c.Lifetime.Idle = DefaultIdle
 	}
-	if c.Lifetime == 0 {
-		c.Lifetime = DefaultLifetime
+	if c.Lifetime.Max == 0 {
+		c.Lifetime.Max = DefaultMax
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -189,8 +202,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("sessions: config: cookie: %w", err)
 	}
 	switch {
-	case c.IdleTimeout < time.Second || c.Lifetime < time.Second:
-		return c, errors.New("sessions: config: IdleTimeout and Lifetime must be at least one second")
+	case c.Lifetime.Idle < time.Second || c.Lifetime.Max < time.Second:
+		return c, errors.New("sessions: config: Lifetime's Idle and Max must be at least one second")
 	case c.Timeout < 0:
 		return c, errors.New("sessions: config: Timeout must not be negative")
 	case strings.HasPrefix(c.CookieName, "__Host-") && (c.Insecure || c.Domain != "" || c.Path != "/"):

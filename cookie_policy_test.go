@@ -27,7 +27,7 @@ func TestCookieSentOnlyWhenItChanges(t *testing.T) {
 	}))
 	v := &visitor{t: t, h: h}
 	res := v.get("/")
-	if res.cookie == nil || res.cookie.MaxAge != int(DefaultLifetime/time.Second) {
+	if res.cookie == nil || res.cookie.MaxAge != int(DefaultMax/time.Second) {
 		t.Fatalf("new session: cookie %v, want one living the session's lifetime", res.cookie)
 	}
 	for range 2 {

@@ -34,7 +34,7 @@ func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 // changed nothing costs no store call. Sessions of requests are saved by
 // the middleware: Save refuses them.
 func (m *Manager) Save(ctx context.Context, s *Session) error {
-	if s.mgr != m || s.w == nil || s.w.ResponseWriter != nil {
+	if s.mgr == nil || s.mgr.shared != m.shared || s.w == nil || s.w.ResponseWriter != nil {
 		return errors.New("sessions: Save takes a session that this Manager's Load returned")
 	}
 	return m.save(ctx, s, true)

@@ -78,7 +78,8 @@
 // from any instance ([Session.SetOwner], [Manager.DestroyOwnerSessions]); per-session lifetimes for remember-me
 // and browser-session cookies ([Session.SetLifetime]); session tokens in a
 // request header for API clients ([Config].TokenHeader) and sessions used
-// outside the middleware ([Manager.Load]); atomic changes of one value
+// outside the middleware ([Manager.Load]); both chosen per route on one
+// Manager ([Manager.With]); atomic changes of one value
 // ([Session.Increment], [Modify], [Session.Pop]); flash messages
 // ([Session.AddFlash]); OpenTelemetry spans and metrics.
 //
@@ -87,6 +88,6 @@
 // session.go holds a session's state and values; each other capability of
 // a Session or Manager has a file named for it: atomic.go, login.go
 // (Renew, Login, Destroy), lifetime.go, owners.go, detached.go (sessions
-// outside the middleware). The stores are store.go (the interface),
-// memory.go and firestore*.go.
+// outside the middleware), route.go (Manager.With). The stores are
+// store.go (the interface), memory.go and firestore*.go.
 package sessions

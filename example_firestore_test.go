@@ -33,3 +33,22 @@ func ExampleOpenFirestore() {
 	})
 	log.Fatal(http.ListenAndServe(":8080", alice.New(m.Middleware).Then(page)))
 }
+
+// A project with several Firestore databases, such as one per environment:
+// Database names the one that keeps the sessions.
+func ExampleOpenFirestore_namedDatabase() {
+	ctx := context.Background()
+	store, err := sessions.OpenFirestore(ctx, "my-project", sessions.FirestoreConfig{Database: "sessions-staging"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Ping(ctx); err != nil {
+		log.Fatalf("database sessions-staging: %v", err) // missing, or no permission
+	}
+	m, err := sessions.New(store, sessions.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Fatal(http.ListenAndServe(":8080", m.Middleware(http.NotFoundHandler())))
+}

@@ -36,6 +36,14 @@ const (
 // FirestoreConfig configures a [FirestoreStore]. The zero value is the
 // default.
 type FirestoreConfig struct {
+	// Database names the project's Firestore database that keeps the
+	// sessions, for a project with several (Firestore's named databases),
+	// such as one database per environment or region. Default: the
+	// project's "(default)" database. The Firestore emulator keeps each
+	// database id's documents apart too, so tests can give each test its
+	// own database.
+	Database string
+
 	// Collection names the collection of session documents. Default
 	// "sessions".
 	Collection string

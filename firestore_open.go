@@ -20,8 +20,9 @@ import (
 )
 
 // OpenFirestore connects to the Firestore database of projectID
-// (firestore.DetectProjectID to take it from the environment) and returns a
-// session store on it. Like firestore.NewClient, it connects to the emulator
+// (firestore.DetectProjectID to take it from the environment), the one
+// cfg.Database names or the project's default, and returns a session store
+// on it. Like firestore.NewClient, it connects to the emulator
 // when FIRESTORE_EMULATOR_HOST is set; opts are passed to the clients it
 // makes (an option.WithGRPCConn of the caller's is used as it is). Close the
 // store to close them.
@@ -80,7 +81,12 @@ func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 	} else {
 		opts = append([]option.ClientOption{option.WithGRPCDialOption(reconnect)}, opts...)
 	}
-	client, err := firestore.NewClient(ctx, projectID, opts...)
+	var client *firestore.Client
+	if cfg.Database == "" || cfg.Database == firestore.DefaultDatabaseID {
+		client, err = firestore.NewClient(ctx, projectID, opts...)
+	} else {
+		client, err = firestore.NewClientWithDatabase(ctx, projectID, cfg.Database, opts...)
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("sessions: firestore client: %w", err)
@@ -97,7 +103,7 @@ func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 	}
 	f.client, f.raw = client, raw
 	f.coll = client.Collection(cfg.Collection)
-	f.database, _, _ = strings.Cut(f.coll.Path, "/documents/")
+	f.database, _, _ = strings.Cut(f.coll.Path, "/documents/") // projects/P/databases/D, cfg.Database's
 	return f, nil
 }
 

@@ -6,15 +6,16 @@ import (
 	"time"
 )
 
-// A Lifetime is a session's own expiry rule, in place of the Manager's
-// IdleTimeout and Lifetime: longer for a "remember me" sign-in, or a
-// cookie that ends with the browser.
+// A Lifetime is a session's expiry rule: Config.Lifetime for new
+// sessions, and a session's own, in place of the Config's, by
+// [Session.SetLifetime]: longer for a "remember me" sign-in, or a cookie
+// that ends with the browser.
 type Lifetime struct {
 	// Idle ends the session when it is not used for this long, to the
-	// second. 0: Config.IdleTimeout.
+	// second. 0: Config.Lifetime.Idle.
 	Idle time.Duration
 	// Max ends the session this long after its creation however often it
-	// is used. 0: Config.Lifetime.
+	// is used. 0: Config.Lifetime.Max.
 	Max time.Duration
 	// BrowserSession sends the cookie without Max-Age, so that the browser
 	// drops it when it closes; the server still ends the session by Idle
@@ -63,7 +64,7 @@ func (l Lifetime) check() error {
 func (s *Session) lifetimeChange(l Lifetime) Change {
 	max := l.Max
 	if max == 0 {
-		max = s.mgr.cfg.Lifetime
+		max = s.mgr.cfg.Lifetime.Max
 	}
 	c := Change{SetLifetime: true, Idle: l.Idle.Truncate(time.Second), BrowserSession: l.BrowserSession, Deadline: s.rec.Created.Add(max)}
 	c.Expires = s.mgr.expiry(storeTime(s.mgr.now()), c.Idle, c.Deadline)
@@ -74,7 +75,7 @@ func (s *Session) lifetimeChange(l Lifetime) Change {
 // Manager's) and deadline ends if it was last used at now.
 func (m *Manager) expiry(now time.Time, idle time.Duration, deadline time.Time) time.Time {
 	if idle == 0 {
-		idle = m.cfg.IdleTimeout
+		idle = m.cfg.Lifetime.Idle
 	}
 	if end := now.Add(idle); end.Before(deadline) {
 		return end
@@ -90,7 +91,7 @@ func (m *Manager) expiry(now time.Time, idle time.Duration, deadline time.Time) 
 func (m *Manager) slide(rec *Record, now time.Time) (time.Time, bool) {
 	idle := rec.Idle
 	if idle == 0 {
-		idle = m.cfg.IdleTimeout
+		idle = m.cfg.Lifetime.Idle
 	}
 	next := m.expiry(now, rec.Idle, rec.Deadline)
 	return next, next.Sub(rec.Expires) >= slideStep(idle)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -16,9 +17,16 @@ import (
 // A Manager holds a session store and its configuration; its Middleware
 // method puts sessions in front of handlers. A Manager is safe for
 // concurrent use, and one Manager should serve all the handlers that share
-// sessions, because it coalesces the concurrent requests of each session.
+// sessions, because it coalesces the concurrent requests of each session:
+// routes that need another transport or laziness than the Config's take
+// [Manager.With], which shares all that.
 type Manager struct {
-	cfg        Config
+	cfg Config // the Config of New, with a route's options applied
+	*shared
+}
+
+// shared is what the Managers of one New and its With share.
+type shared struct {
 	store      Store
 	collection string     // of the store's documents, for their size
 	owners     OwnerIndex // the store, when it is one
@@ -26,6 +34,8 @@ type Manager struct {
 	touches    sync.WaitGroup // background slides of expiries
 	breaker    breaker
 	now        func() time.Time // the clock; tests replace it
+
+	plainHTTPWarned atomic.Bool // the warning of warnPlainHTTP was logged
 }
 
 // New returns a Manager that keeps sessions in store, configured by cfg
@@ -43,7 +53,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
 	}
-	m := &Manager{cfg: cfg, store: instrument(store, tel), collection: DefaultCollection, now: cfg.Clock}
+	m := &Manager{cfg: cfg, shared: &shared{store: instrument(store, tel), collection: DefaultCollection, now: cfg.Clock}}
 	if d, ok := store.(DocumentStore); ok {
 		m.collection = d.Collection()
 	}
@@ -73,12 +83,26 @@ func New(store Store, cfg Config) (*Manager, error) {
 // Every request through the middleware is a view of a session, HEAD and
 // /favicon.ico included: wrap the routes of pages, not a whole mux that
 // also serves assets.
+//
+// The cookie's SameSite=Lax keeps it off other sites' POSTs in current
+// browsers; for cross-site request forgery protection that does not depend
+// on it, wrap http.NewCrossOriginProtection().Handler round the
+// middleware, so that a forged request is refused before it costs a store
+// call or a session. Routers that take func(http.Handler) http.Handler
+// (chi, echo through echo.WrapMiddleware, gin through an adapter) take
+// Middleware as it is: see docs/frameworks.md.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.DefaultServeMux
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{ResponseWriter: w, beforeSend: m.keepCookiePrivate}
+		if r.TLS == nil && !m.cfg.Insecure && m.cfg.TokenHeader == "" && !m.plainHTTPWarned.Load() && plainFromAfar(r) {
+			rw.beforeSend = func(h http.Header) {
+				m.keepCookiePrivate(h)
+				m.warnPlainHTTP(r, h)
+			}
+		}
 		ok, probe := m.breaker.allow()
 		if !ok {
 			m.cfg.ErrorHandler(rw, r, ErrUnavailable)
@@ -194,7 +218,7 @@ func (m *Manager) touch(ctx context.Context, id string, rec Record, expires, now
 func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error {
 	now := storeTime(m.now())
 	s.isNew = true
-	s.rec = Record{Views: 1, Created: now, Deadline: now.Add(m.cfg.Lifetime)}
+	s.rec = Record{Views: 1, Created: now, Deadline: now.Add(m.cfg.Lifetime.Max), BrowserSession: m.cfg.Lifetime.BrowserSession}
 	if m.cfg.Lazy {
 		s.rec.Views = 0 // counted from the request that stores it
 	}

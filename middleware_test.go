@@ -213,7 +213,7 @@ func TestUnknownWellFormedIDGetsANewID(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
-		m := newManager(t, st, Config{IdleTimeout: time.Hour, Lifetime: 3 * time.Hour})
+		m := newManager(t, st, Config{Lifetime: Lifetime{Idle: time.Hour, Max: 3 * time.Hour}})
 		now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 		m.now = func() time.Time { return now }
 		h := m.Middleware(greet)
@@ -339,8 +339,8 @@ func TestCookieAttributes(t *testing.T) {
 	if !c.HttpOnly || !c.Secure || c.Path != "/" || c.SameSite != http.SameSiteLaxMode || c.Domain != "" {
 		t.Errorf("cookie %q lacks HttpOnly, Secure, Path=/, SameSite=Lax", res.header.Get("Set-Cookie"))
 	}
-	if c.MaxAge != int(DefaultLifetime/time.Second) {
-		t.Errorf("Max-Age = %d, want the lifetime %d", c.MaxAge, int(DefaultLifetime/time.Second))
+	if c.MaxAge != int(DefaultMax/time.Second) {
+		t.Errorf("Max-Age = %d, want the lifetime %d", c.MaxAge, int(DefaultMax/time.Second))
 	}
 	if got := res.header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", got)
@@ -353,7 +353,7 @@ func TestCookieAttributes(t *testing.T) {
 		t.Errorf("secure cookie named %q, want the __Host- name by default", c.Name)
 	}
 
-	res = do(t, newManager(t, NewMemoryStore(), Config{Insecure: true, IdleTimeout: time.Hour, Lifetime: 2 * time.Hour}).Middleware(greet), "GET", "/", "")
+	res = do(t, newManager(t, NewMemoryStore(), Config{Insecure: true, Lifetime: Lifetime{Idle: time.Hour, Max: 2 * time.Hour}}).Middleware(greet), "GET", "/", "")
 	if res.cookie == nil || res.cookie.Name != DefaultPlainCookieName || res.cookie.Secure || res.cookie.MaxAge != 7200 {
 		t.Errorf("Insecure, 2h lifetime: cookie %q, want session_id without Secure, Max-Age 7200", res.header.Get("Set-Cookie"))
 	}
@@ -386,7 +386,9 @@ func TestCookieAttributes(t *testing.T) {
 		"path with ;":             {Path: "/a;b"},
 		"__Secure- insecure":      {CookieName: "__Secure-sid", Insecure: true},
 		"bad name":                {CookieName: "a b;c"},
-		"tiny idle timeout":       {IdleTimeout: time.Millisecond},
+		"tiny idle timeout":       {Lifetime: Lifetime{Idle: time.Millisecond}},
+		"tiny max lifetime":       {Lifetime: Lifetime{Max: time.Millisecond}},
+		"negative idle timeout":   {Lifetime: Lifetime{Idle: -time.Hour}},
 	} {
 		if _, err := New(NewMemoryStore(), cfg); err == nil {
 			t.Errorf("New accepted %s", name)

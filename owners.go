@@ -131,7 +131,7 @@ func (m *Manager) OwnerSessions(ctx context.Context, owner string) ([]OwnedSessi
 	var list []OwnedSession
 	for handle, rec := range owned {
 		if rec.live(now) {
-			list = append(list, ownedSession(handle, rec, m.cfg.IdleTimeout))
+			list = append(list, ownedSession(handle, rec, m.cfg.Lifetime.Idle))
 		}
 	}
 	return list, nil

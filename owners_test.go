@@ -105,7 +105,7 @@ func TestLogOutEverywhere(t *testing.T) {
 // views slide by the session's own idle timeout.
 func TestSessionLifetime(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
-		m := newManager(t, st, Config{IdleTimeout: time.Hour, Lifetime: 2 * time.Hour})
+		m := newManager(t, st, Config{Lifetime: Lifetime{Idle: time.Hour, Max: 2 * time.Hour}})
 		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := FromContext(r.Context())
 			var err error

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -30,6 +31,23 @@ func (c *Config) tokenOut() string {
 		return TokenResponseHeader
 	}
 	return c.TokenHeader
+}
+
+// tokenHeader returns the canonical form of name, a header to carry
+// session tokens in, or why it cannot be one. Cookie and Set-Cookie are
+// refused: the middleware would read the whole Cookie header as the token,
+// and answers set Set-Cookie for cookies, so a token there would be no
+// cookie a browser keeps, and would look like one to every proxy and cache
+// on the way.
+func tokenHeader(name string) (string, error) {
+	if !validHeaderName(name) {
+		return "", fmt.Errorf("%q is not a header name", name)
+	}
+	name = http.CanonicalHeaderKey(name)
+	if name == "Cookie" || name == "Set-Cookie" {
+		return "", fmt.Errorf("%q cannot carry session tokens: leave TokenHeader empty to use the session cookie", name)
+	}
+	return name, nil
 }
 
 // validHeaderName reports whether name can name an HTTP header.

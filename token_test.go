@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -113,4 +114,15 @@ func TestLoadAndSave(t *testing.T) {
 			t.Error("Save took a request's session")
 		}
 	})
+}
+
+// The Cookie header carries the browser's cookies and Set-Cookie the
+// server's: neither can carry a token.
+func TestNewRefusesCookieHeadersAsTokenHeader(t *testing.T) {
+	for _, name := range []string{"Cookie", "cookie", "Set-Cookie", "SET-COOKIE"} {
+		_, err := New(NewMemoryStore(), Config{TokenHeader: name})
+		if err == nil || !strings.Contains(err.Error(), "TokenHeader") || !strings.Contains(err.Error(), "cannot carry session tokens") {
+			t.Errorf("New with TokenHeader %q: %v, want an error saying it cannot carry tokens", name, err)
+		}
+	}
 }

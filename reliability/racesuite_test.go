@@ -254,12 +254,11 @@ func startRaceInstance(t *testing.T, host, project string, clock *fakeClock, see
 	}
 	logs := &syncBuffer{}
 	m, err := sessions.New(store, sessions.Config{
-		CookieName:  cookieName,
-		Insecure:    true,
-		IdleTimeout: raceIdle,
-		Lifetime:    raceMax,
-		Clock:       clock.Now,
-		Logger:      slog.New(slog.NewTextHandler(logs, nil)),
+		CookieName: cookieName,
+		Insecure:   true,
+		Lifetime:   sessions.Lifetime{Idle: raceIdle, Max: raceMax},
+		Clock:      clock.Now,
+		Logger:     slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

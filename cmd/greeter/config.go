@@ -29,6 +29,7 @@ type config struct {
 	firestore    bool
 	project      string
 	projectGiven bool   // project is GOOGLE_CLOUD_PROJECT or -project
+	database     string // FIRESTORE_DATABASE: a named database of the project; "" for its default
 	emulator     string // FIRESTORE_EMULATOR_HOST, if set
 }
 
@@ -41,6 +42,8 @@ environment; each flag overrides the variable of the same meaning.
   GOOGLE_CLOUD_PROJECT     -project   keep sessions in this project's Firestore database
   FIRESTORE_EMULATOR_HOST             keep sessions in the Firestore emulator (project
                                       ` + emulatorProject + ` unless one is given)
+  FIRESTORE_DATABASE                  the project's Firestore database to use, when it
+                                      has several (default: its (default) database)
   K_SERVICE or GAE_SERVICE            on Cloud Run or App Engine: Firestore (project
                                       detected), Secure cookie, JSON logs
                            -secure    send the cookie with Secure (default on Google Cloud)
@@ -105,6 +108,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		// metadata server. Instances there must share their sessions.
 		cfg.firestore, cfg.project = true, firestore.DetectProjectID
 	}
+	if db := getenv("FIRESTORE_DATABASE"); db != "" && db != firestore.DefaultDatabaseID {
+		if !databaseID.MatchString(db) {
+			return config{}, fmt.Errorf("invalid Firestore database id %q (FIRESTORE_DATABASE): want 4 to 63 lowercase letters, digits and hyphens, starting with a letter", db)
+		}
+		if !cfg.firestore {
+			return config{}, errors.New("FIRESTORE_DATABASE needs Firestore: set GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST too")
+		}
+		cfg.database = db
+	}
 	return cfg, nil
 }
 
@@ -130,6 +142,11 @@ func parsePort(flagValue, envValue string) (int, error) {
 // optionally after a "domain:" prefix (older domain-scoped projects).
 var projectID = regexp.MustCompile(`^([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 
+// databaseID matches a named Firestore database's id: 4 to 63 lowercase
+// letters, digits and hyphens, starting with a letter and ending with a
+// letter or digit.
+var databaseID = regexp.MustCompile(`^[a-z][a-z0-9-]{2,61}[a-z0-9]$`)
+
 // addr is the address to listen on: all interfaces.
 func (c config) addr() string { return ":" + strconv.Itoa(c.port) }
 
@@ -154,14 +171,18 @@ func (c config) traceProject(ctx context.Context) (string, error) {
 
 // storeName describes the session store for the logs.
 func (c config) storeName() string {
+	db := ""
+	if c.database != "" {
+		db = ", database " + c.database
+	}
 	switch {
 	case !c.firestore:
 		return "memory"
 	case c.emulator != "":
-		return "firestore emulator " + c.emulator + ", project " + c.project
+		return "firestore emulator " + c.emulator + ", project " + c.project + db
 	case c.project == firestore.DetectProjectID:
-		return "firestore, project detected"
+		return "firestore, project detected" + db
 	default:
-		return "firestore, project " + c.project
+		return "firestore, project " + c.project + db
 	}
 }

@@ -8,8 +8,8 @@
 //	GOOGLE_CLOUD_PROJECT=my-project go run ./cmd/greeter          # in Firestore
 //
 // and then open http://localhost:8080. Configuration comes from the
-// environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, and
-// K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
+// environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST,
+// FIRESTORE_DATABASE for a named database, and K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
 // see greeter -h.
 //
 // Each request is an OpenTelemetry server span that continues the trace of

@@ -170,7 +170,7 @@ func TestUnreachableEmulator(t *testing.T) {
 
 	var logs strings.Builder
 	start := time.Now()
-	store, err := openFirestore(context.Background(), "demo-greeter", time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
+	store, err := openFirestore(context.Background(), "demo-greeter", "", time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("start with the store down: %v, want a warning and a store", err)
 	}

@@ -32,7 +32,7 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 		go sweep(ctx, store, logger)
 		return store, func() {}, nil
 	}
-	store, err := openFirestore(ctx, cfg.project, startTimeout, logger)
+	store, err := openFirestore(ctx, cfg.project, cfg.database, startTimeout, logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.storeName(), err)
 	}
@@ -45,14 +45,14 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 }
 
 // openFirestore returns a session store on project's Firestore database
-// within timeout. A first read checks the database: one that cannot be used
+// (the one named database names, or the default for "") within timeout. A first read checks the database: one that cannot be used
 // (missing, in Datastore mode, no permission) stops the start; one that does
 // not answer yet does not, since it may be starting too: requests get 503
 // until it answers, and the greeter recovers by itself.
-func openFirestore(ctx context.Context, project string, timeout time.Duration, logger *slog.Logger) (*sessions.FirestoreStore, error) {
+func openFirestore(ctx context.Context, project, database string, timeout time.Duration, logger *slog.Logger) (*sessions.FirestoreStore, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	st, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Collection: collection})
+	st, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Database: database, Collection: collection})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,58 @@
+package sessions
+
+// A RouteOption changes, for the routes of one [Manager.With], a setting
+// that the Manager's Config gives all of its routes: whether sessions are
+// lazy ([Lazy], [Eager]), and whether the session id travels in a cookie
+// or a request header ([Cookie], [Token]).
+type RouteOption struct {
+	apply func(*Config)
+}
+
+// Lazy makes the routes' sessions lazy, as [Config].Lazy does for all
+// routes: a request without a valid session gets one that is stored only
+// when the handler changes it.
+func Lazy() RouteOption { return RouteOption{func(c *Config) { c.Lazy = true }} }
+
+// Eager stores a new session for every request without a valid one, the
+// default, on the routes of a Manager whose Config sets Lazy.
+func Eager() RouteOption { return RouteOption{func(c *Config) { c.Lazy = false }} }
+
+// Token carries the session id in the request header name, as
+// [Config].TokenHeader does for all routes: for API and mobile clients.
+// Like New, it refuses a name that is no header name, and Cookie and
+// Set-Cookie; as a mistake in the program, not in a request, the refusal
+// is a panic, when With is called.
+func Token(header string) RouteOption {
+	name, err := tokenHeader(header)
+	if err != nil {
+		panic(err)
+	}
+	return RouteOption{func(c *Config) { c.TokenHeader = name }}
+}
+
+// Cookie carries the session id in the session cookie, the default, on
+// the routes of a Manager whose Config sets TokenHeader.
+func Cookie() RouteOption { return RouteOption{func(c *Config) { c.TokenHeader = "" }} }
+
+// With returns a Manager for some of m's routes: it applies opts, in order,
+// over m's settings, and shares everything else with m: the store, the
+// coalescing of each session's concurrent requests, the failing fast while
+// the store is down, the telemetry and the logger. So one Manager serves an
+// app's pages, its lazy public pages and its JSON API, and the concurrent
+// requests of a session are coalesced whichever routes they take:
+//
+//	pages := m.Middleware
+//	public := m.With(sessions.Lazy()).Middleware
+//	api := m.With(sessions.Token("Authorization")).Middleware
+//
+// Each is an alice.Constructor. With is cheap, but meant for set-up: call
+// it once per kind of route, not per request.
+func (m *Manager) With(opts ...RouteOption) *Manager {
+	r := &Manager{cfg: m.cfg, shared: m.shared}
+	for _, o := range opts {
+		if o.apply != nil {
+			o.apply(&r.cfg)
+		}
+	}
+	return r
+}
