@@ -261,16 +261,16 @@ func pause(ctx context.Context, try int) error {
 	}
 }
 
-// FlashKey is the key under which AddFlash keeps a session's flash
+// flashKey is the key under which AddFlash keeps a session's flash
 // messages.
-const FlashKey = "flashes"
+const flashKey = "flashes"
 
 // AddFlash adds a message to show on a later page, typically the one a
-// form's POST redirects to. Messages are kept in order under [FlashKey]
+// form's POST redirects to. Messages are kept in order under [flashKey]
 // until Flashes reads them; adding is atomic, so concurrent requests'
 // messages are all kept.
 func (s *Session) AddFlash(ctx context.Context, msg string) error {
-	_, err := Modify(ctx, s, FlashKey, func(list []string, _ bool) ([]string, error) {
+	_, err := Modify(ctx, s, flashKey, func(list []string, _ bool) ([]string, error) {
 		return append(list, msg), nil
 	})
 	return err
@@ -279,6 +279,6 @@ func (s *Session) AddFlash(ctx context.Context, msg string) error {
 // Flashes returns the flash messages added so far and deletes them,
 // atomically, so each is shown once. It returns nil when there are none.
 func (s *Session) Flashes(ctx context.Context) ([]string, error) {
-	list, _, err := PopAs[[]string](ctx, s, FlashKey)
+	list, _, err := PopAs[[]string](ctx, s, flashKey)
 	return list, err
 }

@@ -17,7 +17,7 @@ import (
 type Config struct {
 	// CookieName names the session cookie. Default: "__Host-session_id"
 	// ([DefaultCookieName]) for a Secure cookie without Domain and with Path
-	// "/", the usual case, and "session_id" ([DefaultPlainCookieName]) when
+	// "/", the usual case, and "session_id" ([defaultPlainCookieName]) when
 	// Insecure, Domain or Path is set. Browsers accept a "__Host-" cookie only over HTTPS, with
 	// Secure, Path=/ and no Domain, so a sibling subdomain or a plain-HTTP
 	// page cannot plant a session cookie of that name (cookie tossing); New
@@ -47,7 +47,7 @@ type Config struct {
 	// requests send it (as "Authorization: Bearer <id>" when TokenHeader is
 	// "Authorization"), and a response that gives the session a new id (a
 	// new session, Renew, a lazy session's first change) carries it in the
-	// same header, or in Session-Token ([TokenResponseHeader]) for
+	// same header, or in Session-Token ([tokenResponseHeader]) for
 	// Authorization; Destroy answers with that header empty. Such a Manager
 	// sets no cookie. TokenHeader is the default of all the Manager's
 	// routes: to serve an API beside browser pages, leave it empty and give
@@ -81,9 +81,9 @@ type Config struct {
 	// replaces for one session. Its Idle ends a session that is not used
 	// for this long; requests move the expiry forward. The server
 	// enforces it: the cookie lives until Max's end, so that it needs no
-	// refreshing. Default 24 hours ([DefaultIdle]). Its Max ends a session
+	// refreshing. Default 24 hours ([defaultIdle]). Its Max ends a session
 	// this long after its creation however often it is used. Default 7
-	// days ([DefaultMax]). Its BrowserSession sends new sessions' cookies
+	// days ([defaultMax]). Its BrowserSession sends new sessions' cookies
 	// without Max-Age, so that browsers drop them when they close.
 	Lifetime Lifetime
 
@@ -151,10 +151,10 @@ type Config struct {
 // Defaults used for zero Config fields.
 const (
 	DefaultCookieName      = "__Host-session_id"
-	DefaultPlainCookieName = "session_id"
-	DefaultIdle            = 24 * time.Hour     // Config.Lifetime.Idle
-	DefaultMax             = 7 * 24 * time.Hour // Config.Lifetime.Max
-	DefaultTimeout         = 5 * time.Second
+	defaultPlainCookieName = "session_id"
+	defaultIdle            = 24 * time.Hour     // Config.Lifetime.Idle
+	defaultMax             = 7 * 24 * time.Hour // Config.Lifetime.Max
+	defaultTimeout         = 5 * time.Second
 )
 
 // withDefaults returns c with its zero fields set to their defaults, or an
@@ -176,20 +176,20 @@ func (c Config) withDefaults() (Config, error) {
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName
 		if c.Insecure || c.Domain != "" || c.Path != "/" {
-			c.CookieName = DefaultPlainCookieName
+			c.CookieName = defaultPlainCookieName
 		}
 	}
 	if c.Lifetime.Idle == 0 {
-		c.Lifetime.Idle = DefaultIdle
+		c.Lifetime.Idle = defaultIdle
 	}
 	if c.Lifetime.Max == 0 {
-		c.Lifetime.Max = DefaultMax
+		c.Lifetime.Max = defaultMax
 	}
 	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
+		c.Timeout = defaultTimeout
 	}
 	if c.ErrorHandler == nil {
-		c.ErrorHandler = Unavailable
+		c.ErrorHandler = unavailable
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -220,10 +220,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Unavailable is the default [Config.ErrorHandler]: 503 Service Unavailable
+// unavailable is the default Config.ErrorHandler: 503 Service Unavailable
 // with a short plain-text body that tells the visitor nothing about the
 // cause, and Retry-After: 1.
-func Unavailable(w http.ResponseWriter, r *http.Request, err error) {
+func unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Retry-After", "1")
 	http.Error(w, "503 service unavailable: please try again", http.StatusServiceUnavailable)
 }

@@ -27,7 +27,7 @@ func TestCookieSentOnlyWhenItChanges(t *testing.T) {
 	}))
 	v := &visitor{t: t, h: h}
 	res := v.get("/")
-	if res.cookie == nil || res.cookie.MaxAge != int(DefaultMax/time.Second) {
+	if res.cookie == nil || res.cookie.MaxAge != int(defaultMax/time.Second) {
 		t.Fatalf("new session: cookie %v, want one living the session's lifetime", res.cookie)
 	}
 	for range 2 {
@@ -135,9 +135,9 @@ func TestCookieSettingsOnEveryCookie(t *testing.T) {
 			_ = s.Renew(r.Context())
 		}))
 		first := do(t, h, "GET", "/app/", "")
-		cookie := DefaultPlainCookieName + "=" + first.cookie.Value
+		cookie := defaultPlainCookieName + "=" + first.cookie.Value
 		renewed := do(t, renew, "GET", "/app/renew", cookie)
-		destroyed := do(t, h, "GET", "/app/destroy", DefaultPlainCookieName+"="+renewed.cookie.Value)
+		destroyed := do(t, h, "GET", "/app/destroy", defaultPlainCookieName+"="+renewed.cookie.Value)
 		for name, res := range map[string]response{"new": first, "renew": renewed, "destroy": destroyed} {
 			c := res.cookie
 			if c == nil || c.Path != "/app" || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || !c.Secure || !c.HttpOnly {

@@ -44,7 +44,7 @@ func ExampleManager_With() {
 		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)
-		if t := w.Header().Get(sessions.TokenResponseHeader); t != "" {
+		if t := w.Header().Get("Session-Token"); t != "" {
 			token = t
 		}
 		fmt.Println("API:", w.Body.String(), "- cookies:", len(w.Result().Cookies()))

@@ -298,7 +298,7 @@ func ExampleConfig_tokenHeader() {
 
 	w := httptest.NewRecorder()
 	api.ServeHTTP(w, httptest.NewRequest("GET", "/api/me", nil))
-	token := w.Header().Get(sessions.TokenResponseHeader)
+	token := w.Header().Get("Session-Token")
 	fmt.Println(w.Body.String(), len(w.Result().Cookies()), "cookies")
 
 	r := httptest.NewRequest("GET", "/api/me", nil)

@@ -67,9 +67,9 @@ type FirestoreConfig struct {
 
 // Defaults of [FirestoreConfig].
 const (
-	DefaultCollection = "sessions"
-	DefaultCacheSize  = 10_000
-	DefaultCacheBytes = 16 << 20
+	defaultCollection = "sessions"
+	defaultCacheSize  = 10_000
+	defaultCacheBytes = 16 << 20
 )
 
 // FirestoreStore keeps sessions in Cloud Firestore, one document a session
@@ -471,8 +471,8 @@ func changeWrite(name string, c Change) (*pb.Write, error) {
 	for _, k := range c.Delete {
 		mask = append(mask, fieldPath(fieldValues, k))
 	}
-	if c.SetOwner {
-		set([]string{fieldOwner}, attr(c.Owner != "", c.Owner))
+	if c.Owner != nil {
+		set([]string{fieldOwner}, attr(*c.Owner != "", *c.Owner))
 	}
 	if c.SetLifetime {
 		set([]string{fieldIdle}, attr(c.Idle > 0, int64(c.Idle/time.Second)))

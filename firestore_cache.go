@@ -45,10 +45,10 @@ func newRecordCache(cfg FirestoreConfig) *recordCache {
 	}
 	c := &recordCache{maxEntries: cfg.CacheSize, maxBytes: cfg.CacheBytes, byName: make(map[string]*list.Element)}
 	if c.maxEntries == 0 {
-		c.maxEntries = DefaultCacheSize
+		c.maxEntries = defaultCacheSize
 	}
 	if c.maxBytes == 0 {
-		c.maxBytes = DefaultCacheBytes
+		c.maxBytes = defaultCacheBytes
 	}
 	return c
 }

@@ -99,7 +99,7 @@ func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 	}
 	f.closers = append(f.closers, raw.Close)
 	if cfg.Collection == "" {
-		cfg.Collection = DefaultCollection
+		cfg.Collection = defaultCollection
 	}
 	f.client, f.raw = client, raw
 	f.coll = client.Collection(cfg.Collection)

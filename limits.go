@@ -14,14 +14,14 @@ const (
 	// (views, times, values) and their names, counted as Firestore counts
 	// storage size.
 	MaxDocumentBytes = 1 << 20
-	// MaxFields bounds the fields of a document, every key of every map in
+	// maxFields bounds the fields of a document, every key of every map in
 	// it included.
-	MaxFields = 20_000
-	// MaxFieldPathBytes bounds the path of a field, "values.key.nested", as
+	maxFields = 20_000
+	// maxFieldPathBytes bounds the path of a field, "values.key.nested", as
 	// Firestore escapes it: a segment that is not a plain identifier is
 	// quoted in backquotes, with ` and \ escaped. Firestore's limit of 1,500
 	// bytes counts a path as it counts every string, its bytes plus one.
-	MaxFieldPathBytes = 1499
+	maxFieldPathBytes = 1499
 )
 
 // valuesPathLen is the length of "values.", the start of a value's path.
@@ -107,8 +107,8 @@ func checkPaths(v any, pathLen int) error {
 	case map[string]any:
 		for k, x := range v {
 			n := pathLen + 1 + escapedLen(k)
-			if n > MaxFieldPathBytes {
-				return fmt.Errorf("%w: key %q…: field path of %d bytes, over %d", ErrTooLarge, truncate(k, 40), n, MaxFieldPathBytes)
+			if n > maxFieldPathBytes {
+				return fmt.Errorf("%w: key %q…: field path of %d bytes, over %d", ErrTooLarge, truncate(k, 40), n, maxFieldPathBytes)
 			}
 			if err := checkPaths(x, n); err != nil {
 				return err
@@ -124,7 +124,7 @@ func checkValue(key string, v any) error {
 	if err := checkPaths(v, valuesPathLen+escapedLen(key)); err != nil {
 		return fmt.Errorf("value %q: %w", truncate(key, 40), err)
 	}
-	if n := len(key) + 1 + valueBytes(v); n > MaxDocumentBytes-emptyDocumentBytes(DefaultCollection) {
+	if n := len(key) + 1 + valueBytes(v); n > MaxDocumentBytes-emptyDocumentBytes(defaultCollection) {
 		return fmt.Errorf("value %q: %w: %d bytes cannot fit in a document of %d", truncate(key, 40), ErrTooLarge, n, MaxDocumentBytes)
 	}
 	return nil
@@ -190,8 +190,8 @@ func (d docSize) check() error {
 	switch {
 	case d.bytes > MaxDocumentBytes:
 		return fmt.Errorf("%w: the session's document would take %d bytes, over %d", ErrTooLarge, d.bytes, MaxDocumentBytes)
-	case d.fields > MaxFields:
-		return fmt.Errorf("%w: the session's document would have %d fields, over %d", ErrTooLarge, d.fields, MaxFields)
+	case d.fields > maxFields:
+		return fmt.Errorf("%w: the session's document would have %d fields, over %d", ErrTooLarge, d.fields, maxFields)
 	}
 	return nil
 }

@@ -34,17 +34,17 @@ func manyFields(n int) map[string]bool {
 // (from Firestore itself, on the emulator), one byte past it is refused by
 // Set with ErrTooLarge before the handler answers.
 func TestFirestoreLimitsCheckedAtSet(t *testing.T) {
-	base := emptyDocumentBytes(DefaultCollection)
+	base := emptyDocumentBytes(defaultCollection)
 	cases := []struct {
 		name     string
 		key      string
 		at, past any // past nil: one past is the key one byte longer
 	}{
 		{"document size", "big", make([]byte, MaxDocumentBytes-base-len("big")-1), make([]byte, MaxDocumentBytes-base-len("big"))},
-		{"field count", "m", manyFields(MaxFields - emptyDocumentFields - 1), manyFields(MaxFields - emptyDocumentFields)},
-		{"field path", strings.Repeat("k", MaxFieldPathBytes-valuesPathLen), true, nil},
-		{"escaped field path", strings.Repeat("-", MaxFieldPathBytes-valuesPathLen-2), true, nil},
-		{"nested field path", "m", map[string]bool{strings.Repeat("k", MaxFieldPathBytes-valuesPathLen-2): true}, map[string]bool{strings.Repeat("k", MaxFieldPathBytes-valuesPathLen-1): true}},
+		{"field count", "m", manyFields(maxFields - emptyDocumentFields - 1), manyFields(maxFields - emptyDocumentFields)},
+		{"field path", strings.Repeat("k", maxFieldPathBytes-valuesPathLen), true, nil},
+		{"escaped field path", strings.Repeat("-", maxFieldPathBytes-valuesPathLen-2), true, nil},
+		{"nested field path", "m", map[string]bool{strings.Repeat("k", maxFieldPathBytes-valuesPathLen-2): true}, map[string]bool{strings.Repeat("k", maxFieldPathBytes-valuesPathLen-1): true}},
 		{"nesting", "deep", nested(maxDepth), nested(maxDepth + 1)},
 	}
 	for _, c := range cases {
@@ -91,7 +91,7 @@ func TestDocumentSizeIsFirestoresCount(t *testing.T) {
 	st, _ := firestoreStore(t, FirestoreConfig{})
 	id := newID()
 	rec := testRecord(storeNow())
-	rec.Values = map[string]any{"big": make([]byte, MaxDocumentBytes-emptyDocumentBytes(DefaultCollection)-len("big")-1)}
+	rec.Values = map[string]any{"big": make([]byte, MaxDocumentBytes-emptyDocumentBytes(defaultCollection)-len("big")-1)}
 	if err := st.Create(context.Background(), id, rec); err != nil {
 		t.Fatalf("a document of exactly %d bytes: %v", MaxDocumentBytes, err)
 	}
@@ -111,8 +111,8 @@ func TestMemoryStoreEnforcesFirestoresLimits(t *testing.T) {
 	ctx := context.Background()
 	id, _ := stored(t, st)
 	for name, set := range map[string]map[string]any{
-		"fields": {"m": manyFields(MaxFields)},
-		"path":   {strings.Repeat("k", MaxFieldPathBytes): 1},
+		"fields": {"m": manyFields(maxFields)},
+		"path":   {strings.Repeat("k", maxFieldPathBytes): 1},
 		"size":   {"a": make([]byte, MaxDocumentBytes/2), "b": make([]byte, MaxDocumentBytes/2)},
 	} {
 		if err := update(st, ctx, id, set, nil); !errors.Is(err, ErrTooLarge) {
@@ -120,7 +120,7 @@ func TestMemoryStoreEnforcesFirestoresLimits(t *testing.T) {
 		}
 	}
 	rec := testRecord(storeNow())
-	rec.Values = map[string]any{"m": manyFields(MaxFields)}
+	rec.Values = map[string]any{"m": manyFields(maxFields)}
 	if err := st.Create(ctx, newID(), rec); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Create = %v, want ErrTooLarge", err)
 	}

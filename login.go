@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -43,7 +44,7 @@ func (s *Session) Login(ctx context.Context, owner string, l Lifetime) error {
 	}
 	return s.renew(ctx, "login", func() Change {
 		c := s.lifetimeChange(l)
-		c.SetOwner, c.Owner = true, owner
+		c.Owner = &owner
 		return c
 	})
 }
@@ -162,24 +163,20 @@ func (m *Manager) capOwnerSessions(ctx context.Context, s *Session, owner string
 	if m.owners == nil {
 		return fmt.Errorf("sessions: login: Config.MaxOwnerSessions needs a store that lists sessions by owner: %w", ErrNoOwnerIndex)
 	}
-	list, err := m.OwnerSessions(ctx, owner)
+	owned, err := m.OwnerSessions(ctx, owner)
 	if err != nil {
 		return err
 	}
-	own := s.Handle()
-	list = slices.DeleteFunc(list, func(o OwnedSession) bool { return o.Handle == own })
-	extra := len(list) + 1 - m.cfg.MaxOwnerSessions
+	delete(owned, s.Handle())
+	extra := len(owned) + 1 - m.cfg.MaxOwnerSessions
 	if extra <= 0 {
 		return nil
 	}
 	if m.cfg.RefuseExtraLogins {
-		return fmt.Errorf("%w: %d of %d", ErrTooManySessions, len(list), m.cfg.MaxOwnerSessions)
+		return fmt.Errorf("%w: %d of %d", ErrTooManySessions, len(owned), m.cfg.MaxOwnerSessions)
 	}
-	slices.SortFunc(list, func(a, b OwnedSession) int { return a.LastSeen.Compare(b.LastSeen) })
-	handles := make([]string, extra)
-	for i := range handles {
-		handles[i] = list[i].Handle
-	}
+	// Least recently used first: the expiry moves with use.
+	handles := slices.SortedFunc(maps.Keys(owned), func(a, b string) int { return owned[a].Expires.Compare(owned[b].Expires) })[:extra]
 	_, err = m.DestroyOwnerSessions(ctx, owner, handles...)
 	return err
 }

@@ -64,7 +64,7 @@ func openStore(t *testing.T, project string, cfg FirestoreConfig, opts ...option
 // collection, as the emulator lists it.
 func docName(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return DefaultCollection + "/" + hex.EncodeToString(sum[:])
+	return defaultCollection + "/" + hex.EncodeToString(sum[:])
 }
 
 // documents lists every document of project on the emulator.
@@ -133,7 +133,7 @@ func do(t *testing.T, h http.Handler, method, path, cookie string) response {
 	res := w.Result()
 	out := response{code: res.StatusCode, body: w.Body.String(), header: res.Header}
 	for _, c := range res.Cookies() {
-		if c.Name == DefaultCookieName || c.Name == DefaultPlainCookieName || strings.HasPrefix(c.Name, "__Host-") {
+		if c.Name == DefaultCookieName || c.Name == defaultPlainCookieName || strings.HasPrefix(c.Name, "__Host-") {
 			out.cookie = c
 		}
 	}

@@ -41,8 +41,8 @@ type MemoryStore struct {
 
 // Default bounds of a [MemoryStore].
 const (
-	DefaultMemorySessions = 100_000
-	DefaultMemoryBytes    = 64 << 20
+	defaultMemorySessions = 100_000
+	defaultMemoryBytes    = 64 << 20
 )
 
 type memEntry struct {
@@ -108,7 +108,7 @@ func (r *memRecord) size(id string) int {
 // check reports whether r fits Firestore's limits, so that a session that
 // works in memory works in Firestore too.
 func (r *memRecord) check() error {
-	d := sizeOf(DefaultCollection, &r.Record) // its Values are nil: add them
+	d := sizeOf(defaultCollection, &r.Record) // its Values are nil: add them
 	for _, kv := range r.values {
 		d.add(kv.key, kv.value, 1)
 	}
@@ -155,10 +155,10 @@ func (m *MemoryStore) get(id string) (*memEntry, bool) {
 func (m *MemoryStore) bounds() (sessions, bytes int) {
 	sessions, bytes = m.MaxSessions, m.MaxBytes
 	if sessions <= 0 {
-		sessions = DefaultMemorySessions
+		sessions = defaultMemorySessions
 	}
 	if bytes <= 0 {
-		bytes = DefaultMemoryBytes
+		bytes = defaultMemoryBytes
 	}
 	return sessions, bytes
 }

@@ -53,7 +53,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
 	}
-	m := &Manager{cfg: cfg, shared: &shared{store: instrument(store, tel), collection: DefaultCollection, now: cfg.Clock}}
+	m := &Manager{cfg: cfg, shared: &shared{store: instrument(store, tel), collection: defaultCollection, now: cfg.Clock}}
 	if d, ok := store.(DocumentStore); ok {
 		m.collection = d.Collection()
 	}

@@ -339,8 +339,8 @@ func TestCookieAttributes(t *testing.T) {
 	if !c.HttpOnly || !c.Secure || c.Path != "/" || c.SameSite != http.SameSiteLaxMode || c.Domain != "" {
 		t.Errorf("cookie %q lacks HttpOnly, Secure, Path=/, SameSite=Lax", res.header.Get("Set-Cookie"))
 	}
-	if c.MaxAge != int(DefaultMax/time.Second) {
-		t.Errorf("Max-Age = %d, want the lifetime %d", c.MaxAge, int(DefaultMax/time.Second))
+	if c.MaxAge != int(defaultMax/time.Second) {
+		t.Errorf("Max-Age = %d, want the lifetime %d", c.MaxAge, int(defaultMax/time.Second))
 	}
 	if got := res.header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", got)
@@ -354,16 +354,16 @@ func TestCookieAttributes(t *testing.T) {
 	}
 
 	res = do(t, newManager(t, NewMemoryStore(), Config{Insecure: true, Lifetime: Lifetime{Idle: time.Hour, Max: 2 * time.Hour}}).Middleware(greet), "GET", "/", "")
-	if res.cookie == nil || res.cookie.Name != DefaultPlainCookieName || res.cookie.Secure || res.cookie.MaxAge != 7200 {
+	if res.cookie == nil || res.cookie.Name != defaultPlainCookieName || res.cookie.Secure || res.cookie.MaxAge != 7200 {
 		t.Errorf("Insecure, 2h lifetime: cookie %q, want session_id without Secure, Max-Age 7200", res.header.Get("Set-Cookie"))
 	}
 	res = do(t, newManager(t, NewMemoryStore(), Config{Domain: "example.com"}).Middleware(greet), "GET", "/", "")
-	if res.cookie == nil || res.cookie.Name != DefaultPlainCookieName || !res.cookie.Secure {
+	if res.cookie == nil || res.cookie.Name != defaultPlainCookieName || !res.cookie.Secure {
 		t.Errorf("with a Domain: cookie %q, want session_id, Secure", res.header.Get("Set-Cookie"))
 	}
 
 	res = do(t, newManager(t, NewMemoryStore(), Config{Path: "/app", SameSite: http.SameSiteNoneMode, Partitioned: true}).Middleware(greet), "GET", "/", "")
-	if c := res.cookie; c == nil || c.Name != DefaultPlainCookieName || c.Path != "/app" || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || !c.Secure {
+	if c := res.cookie; c == nil || c.Name != defaultPlainCookieName || c.Path != "/app" || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || !c.Secure {
 		t.Errorf("Path /app, SameSite None, Partitioned: cookie %q", res.header.Get("Set-Cookie"))
 	}
 	res = do(t, newManager(t, NewMemoryStore(), Config{SameSite: http.SameSiteStrictMode}).Middleware(greet), "GET", "/", "")

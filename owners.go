@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
+	"maps"
 	"unicode/utf8"
 )
 
@@ -27,24 +27,6 @@ type OwnerIndex interface {
 	DeleteOwned(ctx context.Context, owner string, handles []string) (int, error)
 }
 
-// An OwnedSession describes one session of an owner without giving away
-// its id.
-type OwnedSession struct {
-	// Handle names the session for DestroyOwnerSessions: see [Handle].
-	Handle string
-	// Created is when the session was created.
-	Created time.Time
-	// LastSeen is when the session was last used, to the microsecond; for a
-	// session that reached its absolute deadline's idle window, the earliest
-	// it may have been.
-	LastSeen time.Time
-	// Expires is when the session ends unless it is used again.
-	Expires time.Time
-	// Values are the session's values, such as a user agent the app stored
-	// at login to tell devices apart.
-	Values map[string]any
-}
-
 // Handle returns the public name of session id: the SHA-256 (hex) of the
 // id, which is also its Firestore document id. A handle can be shown to
 // the session's owner and sent back to end the session, but cannot be used
@@ -54,25 +36,11 @@ func Handle(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ownedSession describes the session of handle stored as rec.
-func ownedSession(handle string, rec Record, idle time.Duration) OwnedSession {
-	if rec.Idle > 0 {
-		idle = rec.Idle
-	}
-	return OwnedSession{
-		Handle:   handle,
-		Created:  rec.Created,
-		LastSeen: rec.Expires.Add(-idle),
-		Expires:  rec.Expires,
-		Values:   rec.Values,
-	}
-}
-
 // ErrNoOwnerIndex means the Manager's store cannot list sessions by owner.
 var ErrNoOwnerIndex = errors.New("sessions: the store is not an OwnerIndex")
 
-// MaxOwnerBytes bounds an owner id.
-const MaxOwnerBytes = 1024
+// maxOwnerBytes bounds an owner id.
+const maxOwnerBytes = 1024
 
 // SetOwner binds the session to owner, typically a user id at login
 // ([Session.Login] does it together with Renew and SetLifetime), so that
@@ -85,13 +53,13 @@ func (s *Session) SetOwner(ctx context.Context, owner string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.apply(ctx, "set owner", Change{SetOwner: true, Owner: owner})
+	return s.apply(ctx, "set owner", Change{Owner: &owner})
 }
 
 // checkOwner reports whether owner can be a session's owner.
 func checkOwner(owner string) error {
-	if len(owner) > MaxOwnerBytes || !utf8.ValidString(owner) {
-		return fmt.Errorf("sessions: an owner must be valid UTF-8 of at most %d bytes", MaxOwnerBytes)
+	if len(owner) > maxOwnerBytes || !utf8.ValidString(owner) {
+		return fmt.Errorf("sessions: an owner must be valid UTF-8 of at most %d bytes", maxOwnerBytes)
 	}
 	return nil
 }
@@ -115,9 +83,12 @@ func (s *Session) Handle() string {
 }
 
 // OwnerSessions returns the live sessions bound to owner (see
-// [Session.SetOwner]), for a page that lists a user's devices. It fails
-// with [ErrNoOwnerIndex] when the store cannot list them.
-func (m *Manager) OwnerSessions(ctx context.Context, owner string) ([]OwnedSession, error) {
+// [Session.SetOwner]), by handle (see [Handle]), for a page that lists a
+// user's devices: the values show what the app stored at login (a user
+// agent, say), Created and Expires when the session began and when it
+// ends unless used, and the handle of the request's own is s.Handle(). It
+// fails with [ErrNoOwnerIndex] when the store cannot list them.
+func (m *Manager) OwnerSessions(ctx context.Context, owner string) (map[string]Record, error) {
 	if m.owners == nil {
 		return nil, ErrNoOwnerIndex
 	}
@@ -128,13 +99,8 @@ func (m *Manager) OwnerSessions(ctx context.Context, owner string) ([]OwnedSessi
 		return nil, wrap("owner sessions", err)
 	}
 	now := m.now()
-	var list []OwnedSession
-	for handle, rec := range owned {
-		if rec.live(now) {
-			list = append(list, ownedSession(handle, rec, m.cfg.Lifetime.Idle))
-		}
-	}
-	return list, nil
+	maps.DeleteFunc(owned, func(_ string, rec Record) bool { return !rec.live(now) })
+	return owned, nil
 }
 
 // DestroyOwnerSessions ends sessions bound to owner, wherever they are in

@@ -28,9 +28,9 @@ func accountPage(t *testing.T, m *Manager) http.Handler {
 				t.Errorf("OwnerSessions: %v", err)
 			}
 			var agents []string
-			for _, o := range list {
-				agent, _ := o.Values["agent"].(string)
-				if o.Handle == s.Handle() {
+			for handle, rec := range list {
+				agent, _ := rec.Values["agent"].(string)
+				if handle == s.Handle() {
 					agent += "*"
 				}
 				agents = append(agents, agent)
@@ -40,9 +40,9 @@ func accountPage(t *testing.T, m *Manager) http.Handler {
 		case "/logout-others":
 			list, _ := m.OwnerSessions(r.Context(), "ada")
 			var others []string
-			for _, o := range list {
-				if o.Handle != s.Handle() {
-					others = append(others, o.Handle)
+			for handle := range list {
+				if handle != s.Handle() {
+					others = append(others, handle)
 				}
 			}
 			if _, err := m.DestroyOwnerSessions(r.Context(), "ada", others...); err != nil {

@@ -24,7 +24,7 @@ func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
 		want     int
 	}{
 		{"plain HTTP from afar, twice", Config{}, nil, []request{far, far}, 1},
-		{"and through a With", Config{}, []RouteOption{Eager()}, []request{far, far}, 1},
+		{"and through a With", Config{}, []RouteOption{Lazy()}, []request{far, far}, 1},
 		{"IPv4 loopback", Config{}, nil, []request{{remote: "127.0.0.1:41000"}}, 0},
 		{"IPv6 loopback", Config{}, nil, []request{{remote: "[::1]:41000"}}, 0},
 		{"behind a TLS proxy", Config{}, nil, []request{{remote: far.remote, proto: "https"}}, 0},

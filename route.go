@@ -1,9 +1,10 @@
 package sessions
 
 // A RouteOption changes, for the routes of one [Manager.With], a setting
-// that the Manager's Config gives all of its routes: whether sessions are
-// lazy ([Lazy], [Eager]), and whether the session id travels in a cookie
-// or a request header ([Cookie], [Token]).
+// that the Manager's Config gives all of its routes: it makes sessions lazy
+// ([Lazy]), or carries the session id in a request header instead of the
+// cookie ([Token]). Give the Manager's Config the settings of most routes
+// (the defaults: eager sessions, cookies), and With the others.
 type RouteOption struct {
 	apply func(*Config)
 }
@@ -12,10 +13,6 @@ type RouteOption struct {
 // routes: a request without a valid session gets one that is stored only
 // when the handler changes it.
 func Lazy() RouteOption { return RouteOption{func(c *Config) { c.Lazy = true }} }
-
-// Eager stores a new session for every request without a valid one, the
-// default, on the routes of a Manager whose Config sets Lazy.
-func Eager() RouteOption { return RouteOption{func(c *Config) { c.Lazy = false }} }
 
 // Token carries the session id in the request header name, as
 // [Config].TokenHeader does for all routes: for API and mobile clients.
@@ -29,10 +26,6 @@ func Token(header string) RouteOption {
 	}
 	return RouteOption{func(c *Config) { c.TokenHeader = name }}
 }
-
-// Cookie carries the session id in the session cookie, the default, on
-// the routes of a Manager whose Config sets TokenHeader.
-func Cookie() RouteOption { return RouteOption{func(c *Config) { c.TokenHeader = "" }} }
 
 // With returns a Manager for some of m's routes: it applies opts, in order,
 // over m's settings, and shares everything else with m: the store, the

@@ -65,11 +65,11 @@ func TestOneManagerServesCookieLazyAndTokenRoutes(t *testing.T) {
 		t.Fatalf("lazy page: cookie %v, %d sessions stored", res.cookie, mem.Len())
 	}
 	res := send(mux, "/api", "", "")
-	if tok := res.Header.Get(TokenResponseHeader); !ValidID(tok) || len(res.Cookies()) != 0 {
+	if tok := res.Header.Get(tokenResponseHeader); !ValidID(tok) || len(res.Cookies()) != 0 {
 		t.Fatalf("API: token %q, cookies %v", tok, res.Cookies())
 	}
 	page := do(t, mux, "GET", "/page", "")
-	if page.cookie == nil || page.header.Get(TokenResponseHeader) != "" {
+	if page.cookie == nil || page.header.Get(tokenResponseHeader) != "" {
 		t.Fatalf("page: cookie %v, headers %v", page.cookie, page.header)
 	}
 	id := page.cookie.Value
@@ -110,18 +110,18 @@ func TestOneManagerServesCookieLazyAndTokenRoutes(t *testing.T) {
 }
 
 func TestWithOptions(t *testing.T) {
-	m := newManager(t, NewMemoryStore(), Config{Lazy: true, TokenHeader: "X-Session"})
+	m := newManager(t, NewMemoryStore(), Config{})
 	cases := []struct {
 		name        string
 		m           *Manager
 		lazy        bool
 		tokenHeader string
 	}{
-		{"defaults", m.With(), true, "X-Session"},
-		{"eager", m.With(Eager()), false, "X-Session"},
-		{"cookie", m.With(Cookie()), true, ""},
-		{"in order", m.With(Token("authorization"), Eager(), Lazy()), true, "Authorization"},
-		{"of a With", m.With(Cookie()).With(Eager()), false, ""},
+		{"defaults", m.With(), false, ""},
+		{"lazy", m.With(Lazy()), true, ""},
+		{"token", m.With(Token("authorization")), false, "Authorization"},
+		{"in order", m.With(Token("X-Session"), Token("authorization"), Lazy()), true, "Authorization"},
+		{"of a With", m.With(Lazy()).With(Token("X-Session")), true, "X-Session"},
 	}
 	for _, c := range cases {
 		if c.m.cfg.Lazy != c.lazy || c.m.cfg.TokenHeader != c.tokenHeader {
@@ -131,7 +131,7 @@ func TestWithOptions(t *testing.T) {
 			t.Errorf("%s: does not share the Manager's store and coalescer", c.name)
 		}
 	}
-	if m.cfg.Lazy != true || m.cfg.TokenHeader != "X-Session" {
+	if m.cfg.Lazy || m.cfg.TokenHeader != "" {
 		t.Errorf("With changed the Manager itself: %+v", m.cfg)
 	}
 }

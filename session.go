@@ -130,36 +130,6 @@ func (s *Session) GetString(key string) (v string, ok bool) { return get[string]
 // none or the value is of another type.
 func (s *Session) GetInt(key string) (v int64, ok bool) { return get[int64](s, key) }
 
-// GetFloat returns the number stored under key as a float64: a float, or an
-// integer converted; ok is false when there is none or the value is of
-// another type.
-func (s *Session) GetFloat(key string) (v float64, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch x := s.rec.Values[key].(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	}
-	return 0, false
-}
-
-// GetBool returns the boolean stored under key; ok is false when there is
-// none or the value is of another type.
-func (s *Session) GetBool(key string) (v bool, ok bool) { return get[bool](s, key) }
-
-// GetTime returns the time stored under key; ok is false when there is
-// none or the value is of another type.
-func (s *Session) GetTime(key string) (v time.Time, ok bool) { return get[time.Time](s, key) }
-
-// GetBytes returns a copy of the bytes stored under key; ok is false when
-// there is none or the value is of another type.
-func (s *Session) GetBytes(key string) (v []byte, ok bool) {
-	b, ok := get[[]byte](s, key)
-	return append([]byte(nil), b...), ok
-}
-
 func get[T any](s *Session, key string) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -288,7 +258,8 @@ func (s *Session) put(key string, v any, size docSize) {
 }
 
 // Delete removes the value under key, to be saved as Set's changes are.
-// Deleting a missing key is not an error.
+// Deleting a missing key is not an error. To delete every value, delete
+// each of Keys; to end the session, Destroy it.
 func (s *Session) Delete(key string) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -296,19 +267,6 @@ func (s *Session) Delete(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.remove(key)
-}
-
-// Clear deletes every value of the session, to be saved as Set's changes
-// are. The session itself, its id and its view count stay: Destroy ends it.
-func (s *Session) Clear() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.rec.Values {
-		if err := s.remove(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // remove deletes key from the session's values; s.mu must be held.
@@ -348,7 +306,7 @@ func (s *Session) docSize() docSize {
 // collection returns the collection of the session's document.
 func (s *Session) collection() string {
 	if s.mgr == nil {
-		return DefaultCollection // a Session made by a test
+		return defaultCollection // a Session made by a test
 	}
 	return s.mgr.collection
 }

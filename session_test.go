@@ -33,21 +33,24 @@ func TestSessionValues(t *testing.T) {
 	if v, ok := s.GetInt("u64"); !ok || v != math.MaxInt64 {
 		t.Errorf("GetInt(u64) = %d %v", v, ok)
 	}
-	if v, ok := s.GetFloat("f32"); !ok || v != 1.5 {
-		t.Errorf("GetFloat = %v %v", v, ok)
+	if v, ok, err := GetAs[float64](s, "f32"); !ok || err != nil || v != 1.5 {
+		t.Errorf("GetAs[float64] = %v %v %v", v, ok, err)
 	}
-	if v, ok := s.GetBool("b"); !ok || !v {
-		t.Errorf("GetBool = %v %v", v, ok)
+	if v, ok, err := GetAs[float64](s, "i"); !ok || err != nil || v != float64(s.rec.Values["i"].(int64)) {
+		t.Errorf("GetAs[float64] of an integer = %v %v %v", v, ok, err)
 	}
-	if v, ok := s.GetTime("t"); !ok || !v.Equal(when.Truncate(time.Microsecond)) || v.Location() != time.UTC {
-		t.Errorf("GetTime = %v %v, want %v in UTC at microseconds", v, ok, when)
+	if v, ok, err := GetAs[bool](s, "b"); !ok || err != nil || !v {
+		t.Errorf("GetAs[bool] = %v %v %v", v, ok, err)
 	}
-	if v, ok := s.GetBytes("raw"); !ok || string(v) != "ab" {
-		t.Errorf("GetBytes = %q %v", v, ok)
+	if v, ok, err := GetAs[time.Time](s, "t"); !ok || err != nil || !v.Equal(when.Truncate(time.Microsecond)) || v.Location() != time.UTC {
+		t.Errorf("GetAs[time.Time] = %v %v %v, want %v in UTC at microseconds", v, ok, err, when)
+	}
+	if v, ok, err := GetAs[[]byte](s, "raw"); !ok || err != nil || string(v) != "ab" {
+		t.Errorf("GetAs[[]byte] = %q %v %v", v, ok, err)
 	} else {
 		v[0] = 'z'
-		if again, _ := s.GetBytes("raw"); string(again) != "ab" {
-			t.Error("GetBytes shares the session's bytes")
+		if again, _, _ := GetAs[[]byte](s, "raw"); string(again) != "ab" {
+			t.Error("GetAs shares the session's bytes")
 		}
 	}
 	// A type mismatch is reported, never a silent zero or a panic.

@@ -78,7 +78,7 @@ type Store interface {
 // Firestore collection, as [FirestoreStore] does. The Manager counts the
 // document's name in its size, so that Session.Set refuses exactly what
 // Firestore would (see [MaxDocumentBytes]); other stores are sized as
-// documents of [DefaultCollection].
+// documents of [defaultCollection].
 type DocumentStore interface {
 	Store
 	// Collection returns the name of the collection of session documents.
@@ -142,9 +142,8 @@ type Change struct {
 	// Add adds to the integer value under each key, atomically (a missing
 	// value counts as 0); [Applied].Sums reports the results.
 	Add map[string]int64
-	// Owner is the new owner, when SetOwner is true.
-	Owner    string
-	SetOwner bool
+	// Owner, when not nil, is the new owner ("" for none).
+	Owner *string
 	// Idle, Deadline and BrowserSession are the session's new lifetime,
 	// when SetLifetime is true.
 	Idle           time.Duration
@@ -157,7 +156,7 @@ type Change struct {
 
 // empty reports whether c changes nothing.
 func (c *Change) empty() bool {
-	return len(c.Set) == 0 && len(c.Delete) == 0 && len(c.Add) == 0 && !c.SetOwner && !c.SetLifetime && c.Expires.IsZero()
+	return len(c.Set) == 0 && len(c.Delete) == 0 && len(c.Add) == 0 && c.Owner == nil && !c.SetLifetime && c.Expires.IsZero()
 }
 
 // applyTo applies c to rec, whose Values it replaces with a copy.
@@ -177,8 +176,8 @@ func (c *Change) applyTo(rec *Record) {
 		values[k] = old + n
 	}
 	rec.Values = values
-	if c.SetOwner {
-		rec.Owner = c.Owner
+	if c.Owner != nil {
+		rec.Owner = *c.Owner
 	}
 	if c.SetLifetime {
 		rec.Idle, rec.Deadline, rec.BrowserSession = c.Idle, c.Deadline, c.BrowserSession

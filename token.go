@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// TokenResponseHeader carries a new session token in responses when
+// tokenResponseHeader carries a new session token in responses when
 // Config.TokenHeader is "Authorization", a header that answers cannot
 // carry.
-const TokenResponseHeader = "Session-Token"
+const tokenResponseHeader = "Session-Token"
 
 // tokenID returns the well-formed session id carried by the request's
 // header name, as "Bearer <id>" when name is Authorization.
@@ -28,7 +28,7 @@ func tokenID(r *http.Request, name string) (string, bool) {
 // tokenOut returns the response header that carries new tokens.
 func (c *Config) tokenOut() string {
 	if c.TokenHeader == "Authorization" {
-		return TokenResponseHeader
+		return tokenResponseHeader
 	}
 	return c.TokenHeader
 }

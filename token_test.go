@@ -35,27 +35,27 @@ func TestTokenHeader(t *testing.T) {
 		api := newManager(t, st, Config{TokenHeader: "authorization"}).Middleware(page)
 
 		res := send(api, "/", "", "")
-		token := res.Header.Get(TokenResponseHeader)
+		token := res.Header.Get(tokenResponseHeader)
 		if !ValidID(token) || len(res.Cookies()) != 0 || !containsToken(res.Header.Values("Vary"), "Authorization") || res.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("new API session: token %q, cookies %v, headers %v", token, res.Cookies(), res.Header)
 		}
 		res = send(api, "/", "Authorization", "Bearer "+token)
-		if res.Header.Get(TokenResponseHeader) != "" || res.Header[TokenResponseHeader] != nil {
+		if res.Header.Get(tokenResponseHeader) != "" || res.Header[tokenResponseHeader] != nil {
 			t.Errorf("a known token was sent again: %v", res.Header)
 		}
 		for _, bad := range []string{token, "Basic " + token, "Bearer ../" + token} {
-			if res := send(api, "/", "Authorization", bad); res.Header.Get(TokenResponseHeader) == token {
+			if res := send(api, "/", "Authorization", bad); res.Header.Get(tokenResponseHeader) == token {
 				t.Errorf("Authorization %q accepted", bad)
 			}
 		}
 		res = send(api, "/renew", "Authorization", "bearer "+token)
-		renewed := res.Header.Get(TokenResponseHeader)
+		renewed := res.Header.Get(tokenResponseHeader)
 		if !ValidID(renewed) || renewed == token {
 			t.Fatalf("Renew answered token %q", renewed)
 		}
 		res = send(api, "/destroy", "Authorization", "Bearer "+renewed)
-		if v, ok := res.Header[TokenResponseHeader]; !ok || v[0] != "" {
-			t.Errorf("Destroy answered %v, want an empty %s", v, TokenResponseHeader)
+		if v, ok := res.Header[tokenResponseHeader]; !ok || v[0] != "" {
+			t.Errorf("Destroy answered %v, want an empty %s", v, tokenResponseHeader)
 		}
 
 		// A cookie Manager and a token Manager on one store share sessions.

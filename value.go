@@ -17,8 +17,8 @@ func checkKey(key string) error {
 	if !validFieldName(key) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, truncate(key, 40))
 	}
-	if n := valuesPathLen + escapedLen(key); n > MaxFieldPathBytes {
-		return fmt.Errorf("%w: key %q…: field path of %d bytes, over %d", ErrTooLarge, truncate(key, 40), n, MaxFieldPathBytes)
+	if n := valuesPathLen + escapedLen(key); n > maxFieldPathBytes {
+		return fmt.Errorf("%w: key %q…: field path of %d bytes, over %d", ErrTooLarge, truncate(key, 40), n, maxFieldPathBytes)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/internal/emulator"
 )
 
@@ -19,7 +18,7 @@ var (
 
 // deadline is the store deadline of every request: the greeter runs with
 // the library's default Config.Timeout.
-const deadline = sessions.DefaultTimeout
+const deadline = 5 * time.Second // Config.Timeout's default
 
 // margin is what a request may take beyond the deadline before it counts
 // as hung: scheduling on a loaded 2-core machine, the HTTP round trip, and

@@ -66,7 +66,7 @@ const (
 // counterKey is the key of the suite's counter (effIncr).
 const counterKey = "counter"
 
-// flashKey is where the library keeps flash messages (sessions.FlashKey):
+// flashKey is where the library keeps flash messages ("flashes"):
 // checked as flashes, not as a value.
 const flashKey = "flashes"
 

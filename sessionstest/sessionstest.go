@@ -208,7 +208,7 @@ func applyIsFieldLevel(t *testing.T, st sessions.Store) {
 	// Attributes are field-level too: the owner and the lifetime change
 	// apart, and neither touches the other, the values or the views.
 	deadline := now.Add(48 * time.Hour)
-	if _, err := st.Apply(ctx, id, sessions.Change{SetOwner: true, Owner: "ada"}); err != nil {
+	if _, err := st.Apply(ctx, id, sessions.Change{Owner: ptr("ada")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Apply(ctx, id, sessions.Change{SetLifetime: true, Idle: 30 * time.Second, Deadline: deadline, BrowserSession: true, Expires: now.Add(30 * time.Second)}); err != nil {
@@ -226,14 +226,14 @@ func applyIsFieldLevel(t *testing.T, st sessions.Store) {
 	if _, err := st.Apply(ctx, id, sessions.Change{Expires: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Apply(ctx, id, sessions.Change{SetOwner: true}); err != nil {
+	if _, err := st.Apply(ctx, id, sessions.Change{Owner: ptr("")}); err != nil {
 		t.Fatal(err)
 	}
 	rec, err = st.Get(ctx, id)
 	if err != nil || rec.Owner != "" || rec.Idle != 30*time.Second || !rec.Expires.Equal(now.Add(time.Minute)) {
 		t.Errorf("after the owner cleared and the expiry moved: %+v %v", rec, err)
 	}
-	if _, err := st.Apply(ctx, uuid.NewString(), sessions.Change{SetOwner: true, Owner: "x"}); !errors.Is(err, sessions.ErrNotFound) {
+	if _, err := st.Apply(ctx, uuid.NewString(), sessions.Change{Owner: ptr("x")}); !errors.Is(err, sessions.ErrNotFound) {
 		t.Errorf("Apply to a missing session: %v, want ErrNotFound", err)
 	}
 }
@@ -527,7 +527,7 @@ func owners(t *testing.T, st sessions.Store) {
 	var ids []string
 	for range 3 {
 		id, _ := stored(t, st)
-		if _, err := st.Apply(ctx, id, sessions.Change{SetOwner: true, Owner: owner}); err != nil {
+		if _, err := st.Apply(ctx, id, sessions.Change{Owner: &owner}); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
@@ -570,3 +570,5 @@ func update(st sessions.Store, ctx context.Context, id string, set map[string]an
 	_, err := st.Apply(ctx, id, sessions.Change{Set: set, Delete: del})
 	return err
 }
+
+func ptr[T any](v T) *T { return &v }

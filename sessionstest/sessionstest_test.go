@@ -160,8 +160,8 @@ func (s *gobStore) Apply(ctx context.Context, id string, c sessions.Change) (ses
 		rec.Values[k] = old + n
 		sums[k] = old + n
 	}
-	if c.SetOwner {
-		rec.Owner = c.Owner
+	if c.Owner != nil {
+		rec.Owner = *c.Owner
 	}
 	if c.SetLifetime {
 		rec.Idle, rec.Deadline, rec.BrowserSession = c.Idle, c.Deadline, c.BrowserSession

@@ -57,7 +57,7 @@ func Run(t *testing.T, newApp func(m *sessions.Manager) http.Handler) {
 	}
 
 	res, body = do(t, app, "GET", "/api/me", nil, "", "")
-	token := res.Header.Get(sessions.TokenResponseHeader)
+	token := res.Header.Get("Session-Token")
 	if !sessions.ValidID(token) || len(res.Cookies()) != 0 || body != `{"views":1}` {
 		t.Fatalf("API: %q, token %q, cookies %v", body, token, res.Cookies())
 	}

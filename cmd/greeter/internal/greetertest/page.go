@@ -74,7 +74,7 @@ func Request(t testing.TB, method, url string, cookie *http.Cookie) (*http.Respo
 // __Host-session_id where it is Secure, session_id where it is not.
 func SessionCookie(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == sessions.DefaultCookieName || c.Name == sessions.DefaultPlainCookieName {
+		if c.Name == sessions.DefaultCookieName || c.Name == "session_id" {
 			return c
 		}
 	}
