@@ -52,6 +52,7 @@ type app struct {
 	docID   func(sessionID string) string // the name of a session's document
 	verify  *firestore.Client             // straight to the emulator, not counted
 	probe   *firestore.Client             // along the app's own path to the emulator
+	counter *RPCCounter                   // the app's RPCs
 	closers []func()
 }
 
@@ -64,6 +65,7 @@ func (a *app) close() {
 // finish completes a with the views reader over verify.
 func (a *app) finish(name string, counter *RPCCounter) {
 	a.Name = name
+	a.counter = counter
 	a.RPCs = counter.Snapshot
 	a.RPCTimes = counter.Times
 	sessions := a.verify.Collection("sessions")
