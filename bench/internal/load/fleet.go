@@ -9,12 +9,10 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 )
 
 // FleetConfig configures the fleet scenario: N instances of each app on one
@@ -58,8 +56,11 @@ type FleetResult struct {
 	RPCsPerView float64          `json:"rpcs_per_view"`
 	// Docs counts the billable document operations of the run.
 	Docs DocOps `json:"docs"`
-	// Sessions created by the run (one TTL delete each, eventually).
-	Sessions int `json:"sessions"`
+	// Sessions created by the run before the measured views (one TTL
+	// delete each, eventually), and the document operations creating them
+	// took.
+	Sessions   int    `json:"sessions"`
+	CreateDocs DocOps `json:"create_docs"`
 	// AppCPUPerViewUs is the CPU time of all instances per view.
 	AppCPUPerViewUs float64 `json:"app_cpu_per_view_us,omitempty"`
 	// RPCms holds percentiles of RPC durations by method, as seen between
@@ -138,33 +139,21 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (results []*FleetResult, err
 		cfg.Run.Timeout = 30 * time.Second
 	}
 	most := slices.Max(cfg.Instances)
-	dir, err := os.MkdirTemp("", "bench-fleet-")
+	bins, dir, err := buildApps(ctx, logf)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	logf("building the greeter and the tutorial port")
-	g, t, err := BuildBinaries(ctx, dir)
+	host, proc, err := useEmulator(ctx, cfg.Host, logf)
 	if err != nil {
 		return nil, err
 	}
-	bins := map[string]string{Greeter: g, Tutorial: t}
-	host := cfg.Host
-	if host == "" {
-		host = os.Getenv(emulator.EnvHost)
-	}
-	if host == "" {
-		logf("starting the Firestore emulator")
-		proc, err := emulator.Start(ctx, 0)
-		if err != nil {
-			return nil, err
-		}
+	if proc != nil {
 		defer func() {
 			if stopErr := proc.Stop(); stopErr != nil && err == nil {
 				err = stopErr
 			}
 		}()
-		host = proc.Host()
 		if cfg.EmulatorGroup == 0 {
 			cfg.EmulatorGroup = proc.Group()
 		}
@@ -172,7 +161,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (results []*FleetResult, err
 	hc := NewHTTPClient()
 	defer hc.CloseIdleConnections()
 	for _, rtt := range cfg.RTTs {
-		rs, err := runFleetAt(ctx, hc, cfg, bins, host, rtt, most, logf)
+		rs, err := runFleetAt(ctx, hc, cfg, bins, dir, host, rtt, most, logf)
 		results = append(results, rs...)
 		if err != nil {
 			return results, err
@@ -181,7 +170,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (results []*FleetResult, err
 	return results, nil
 }
 
-func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[string]string, host string, rtt time.Duration, most int, logf func(string, ...any)) ([]*FleetResult, error) {
+func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[string]string, dir, host string, rtt time.Duration, most int, logf func(string, ...any)) ([]*FleetResult, error) {
 	upstream := host
 	if rtt > 0 {
 		delay, err := StartDelayProxy(host, rtt)
@@ -201,7 +190,7 @@ func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[
 	}()
 	for _, name := range []string{Greeter, Tutorial} {
 		for range most {
-			a, err := startBinary(ctx, name, bins[name], upstream, host)
+			a, err := startBinary(ctx, name, bins[name], dir, upstream, host)
 			if err != nil {
 				return nil, err
 			}
@@ -292,90 +281,58 @@ func perView(m map[string]int64, views int) string {
 // request (not measured) and then sending requests one after another, each
 // to an instance of f at random, until opt ends the run. Every page must
 // show the visitor's previous count plus one.
-func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, visitors, round, emulatorGroup int, opt RunOptions) (*FleetResult, error) {
-	res := &FleetResult{Target: f[0].Name, Instances: len(f), Round: round, Visitors: visitors}
-	type visitor struct {
-		id        string
-		views     int64
-		latencies []time.Duration
-		ok, wrong int
-		non200    int
-		errs      int
-		firstErr  error
-	}
-	vs := make([]visitor, visitors)
-	for i := range vs {
+func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, n, round, emulatorGroup int, opt RunOptions) (*FleetResult, error) {
+	res := &FleetResult{Target: f[0].Name, Instances: len(f), Round: round, Visitors: n}
+	visitors := make([]greeterdrive.Visitor, n)
+	createBefore := f.docs()
+	for i := range visitors {
 		t := &f[rand.IntN(len(f))].Target
 		id, err := NewSession(ctx, hc, t)
 		if err != nil {
 			return nil, err
 		}
-		vs[i].id, vs[i].views = id, 1
+		visitors[i] = greeterdrive.Visitor{Cookie: id}
 	}
-	res.Sessions = visitors
+	res.Sessions = n
+	res.CreateDocs = f.docs().minus(createBefore)
 	rpcBefore, docsBefore := f.rpcs(), f.docs()
 	cpuBefore, cpuKnown := f.cpu()
 	emuBefore, emuErr := GroupCPU(emulatorGroup)
 	selfBefore, selfErr := processCPU(os.Getpid())
-	var sent sync.Mutex
-	total := 0
 	start := time.Now()
-	deadline := start.Add(opt.Duration)
-	var wg sync.WaitGroup
-	for i := range vs {
-		v := &vs[i]
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				if opt.MaxRequests > 0 {
-					sent.Lock()
-					total++
-					over := total > opt.MaxRequests
-					sent.Unlock()
-					if over {
-						return
-					}
-				}
-				url := f[rand.IntN(len(f))].URL
-				rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-				t0 := time.Now()
-				p, err := get(rctx, hc, url, v.id)
-				lat := time.Since(t0)
-				cancel()
-				v.latencies = append(v.latencies, lat)
-				switch {
-				case err != nil:
-					v.errs++
-					if v.firstErr == nil {
-						v.firstErr = err
-					}
-				case p.status != http.StatusOK:
-					v.non200++
-				default:
-					v.ok++
-					if p.views != v.views+1 || p.id != v.id {
-						v.wrong++
-					}
-					v.views = p.views
-				}
-			}
-		})
-	}
-	wg.Wait()
+	results := greeterdrive.StartLoad(ctx, hc, visitors, greeterdrive.LoadOptions{
+		URL:         func(int, int) string { return f[rand.IntN(len(f))].URL },
+		Until:       start.Add(opt.Duration),
+		MaxRequests: opt.MaxRequests,
+		Timeout:     opt.Timeout,
+	}).Wait()
 	elapsed := time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	res.RPCs = diff(f.rpcs(), rpcBefore)
 	res.Docs = f.docs().minus(docsBefore)
+	last := make([]int64, n) // each visitor's count so far: its session's first view
+	for i := range last {
+		last[i] = 1
+	}
 	var firstErr error
-	for _, v := range vs {
-		res.Views += v.ok
-		res.Wrong += v.wrong
-		res.Non200 += v.non200
-		res.Errors += v.errs
-		res.latencies = append(res.latencies, v.latencies...)
-		if firstErr == nil {
-			firstErr = v.firstErr
+	for _, r := range results { // each visitor's in the order it sent them
+		res.latencies = append(res.latencies, r.Latency())
+		switch {
+		case r.Err != nil:
+			res.Errors++
+			if firstErr == nil {
+				firstErr = r.Err
+			}
+		case r.Status != http.StatusOK:
+			res.Non200++
+		default:
+			res.Views++
+			if r.Views != last[r.Visitor]+1 || r.Got != visitors[r.Visitor].Cookie {
+				res.Wrong++
+			}
+			last[r.Visitor] = r.Views
 		}
 	}
 	perView := func(d time.Duration) float64 {
@@ -394,20 +351,9 @@ func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, visitors, round
 	if res.Seconds > 0 {
 		res.ViewsPerS = float64(res.Views) / res.Seconds
 	}
-	slices.Sort(res.latencies)
-	res.P50ms = ms(percentile(res.latencies, 0.50))
-	res.P90ms = ms(percentile(res.latencies, 0.90))
-	res.P99ms = ms(percentile(res.latencies, 0.99))
-	if n := len(res.latencies); n > 0 {
-		res.MaxMs = ms(res.latencies[n-1])
-	}
-	var rpcs int64
-	for _, n := range res.RPCs {
-		rpcs += n
-	}
-	if res.Views > 0 {
-		res.RPCsPerView = float64(rpcs) / float64(res.Views)
-	}
+	q := quantiles(res.latencies)
+	res.P50ms, res.P90ms, res.P99ms, res.MaxMs = q.p50, q.p90, q.p99, q.max
+	res.RPCsPerView = rpcsPer(res.RPCs, res.Views)
 	samples := map[string][]time.Duration{}
 	for _, a := range f {
 		for m, d := range a.counter.Samples() {
@@ -419,12 +365,109 @@ func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, visitors, round
 		res.RPCKinds = map[string]int{}
 		for m, d := range samples {
 			res.RPCKinds[m] = len(d)
-			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-			res.RPCms[m] = [3]float64{ms(percentile(d, 0.5)), ms(percentile(d, 0.9)), ms(percentile(d, 0.99))}
+			q := quantiles(d)
+			res.RPCms[m] = [3]float64{q.p50, q.p90, q.p99}
 		}
 	}
 	if firstErr != nil && res.Views == 0 {
 		return res, fmt.Errorf("%s fleet of %d: no successful request: %w", res.Target, len(f), firstErr)
 	}
 	return res, nil
+}
+
+// FleetSummary aggregates the runs of one app on one fleet size at one
+// round trip time.
+type FleetSummary struct {
+	RTTms     float64 `json:"rtt_ms"`
+	Target    string  `json:"target"`
+	Instances int     `json:"instances"`
+	Runs      int     `json:"runs"`
+	Views     int     `json:"views"`
+	Wrong     int     `json:"wrong"`
+	Non200    int     `json:"non200"`
+	Errors    int     `json:"errors"`
+	// ViewsPerS is the median of the runs'.
+	ViewsPerS float64 `json:"views_per_sec"`
+	// P50ms, P90ms and P99ms are over the latencies of all runs.
+	P50ms float64 `json:"p50_ms"`
+	P90ms float64 `json:"p90_ms"`
+	P99ms float64 `json:"p99_ms"`
+	// RPCsPerView is all RPCs over all views; RPCs by method per view.
+	RPCsPerView float64            `json:"rpcs_per_view"`
+	RPCs        map[string]float64 `json:"rpcs_by_method_per_view"`
+	// Docs are the document operations of the measured (returning) views,
+	// Sessions the sessions created before them and CreateDocs what
+	// creating those took.
+	Docs       DocOps `json:"docs"`
+	Sessions   int    `json:"sessions"`
+	CreateDocs DocOps `json:"create_docs"`
+	// CPU per view of the app's instances and of the emulator (0: unknown).
+	AppCPUPerViewUs      float64 `json:"app_cpu_per_view_us,omitempty"`
+	EmulatorCPUPerViewUs float64 `json:"emulator_cpu_per_view_us,omitempty"`
+}
+
+// RTTs returns ms in round trips of the summary's runs (0 when they added
+// none).
+func (s *FleetSummary) RTTs(ms float64) float64 {
+	if s.RTTms == 0 {
+		return 0
+	}
+	return ms / s.RTTms
+}
+
+// SummarizeFleet aggregates results by round trip time, app and fleet size,
+// in the order they first appear.
+func SummarizeFleet(results []*FleetResult) []*FleetSummary {
+	var out []*FleetSummary
+	lats := map[*FleetSummary][]time.Duration{}
+	rates := map[*FleetSummary][]float64{}
+	rpcs := map[*FleetSummary]map[string]int64{}
+	cpu := map[*FleetSummary][2]float64{} // app, emulator: µs in all
+	for _, r := range results {
+		i := slices.IndexFunc(out, func(s *FleetSummary) bool {
+			return s.RTTms == r.RTTms && s.Target == r.Target && s.Instances == r.Instances
+		})
+		if i < 0 {
+			out = append(out, &FleetSummary{RTTms: r.RTTms, Target: r.Target, Instances: r.Instances})
+			i = len(out) - 1
+			rpcs[out[i]] = map[string]int64{}
+		}
+		s := out[i]
+		s.Runs++
+		s.Views += r.Views
+		s.Wrong += r.Wrong
+		s.Non200 += r.Non200
+		s.Errors += r.Errors
+		s.Docs = s.Docs.plus(r.Docs)
+		s.Sessions += r.Sessions
+		s.CreateDocs = s.CreateDocs.plus(r.CreateDocs)
+		rates[s] = append(rates[s], r.ViewsPerS)
+		lats[s] = append(lats[s], r.latencies...)
+		c := cpu[s]
+		c[0] += r.AppCPUPerViewUs * float64(r.Views)
+		c[1] += r.EmulatorCPUPerViewUs * float64(r.Views)
+		cpu[s] = c
+		for m, n := range r.RPCs {
+			rpcs[s][m] += n
+		}
+	}
+	for _, s := range out {
+		rs := rates[s]
+		slices.Sort(rs)
+		s.ViewsPerS = median(rs)
+		q := quantiles(lats[s])
+		s.P50ms, s.P90ms, s.P99ms = q.p50, q.p90, q.p99
+		s.RPCsPerView = rpcsPer(rpcs[s], s.Views)
+		s.RPCs = map[string]float64{}
+		for m, n := range rpcs[s] {
+			if s.Views > 0 {
+				s.RPCs[m] = float64(n) / float64(s.Views)
+			}
+		}
+		if s.Views > 0 {
+			s.AppCPUPerViewUs = cpu[s][0] / float64(s.Views)
+			s.EmulatorCPUPerViewUs = cpu[s][1] / float64(s.Views)
+		}
+	}
+	return out
 }
