@@ -194,7 +194,7 @@ func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[
 			if err != nil {
 				return nil, err
 			}
-			a.counter.Sample = cfg.Sample
+			a.counter.KeepSamples(cfg.Sample)
 			fleets[name] = append(fleets[name], a)
 			if err := a.ready(ctx); err != nil {
 				return nil, err

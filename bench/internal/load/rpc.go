@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -26,28 +27,46 @@ type RPCCounter struct {
 	mu     sync.Mutex
 	counts map[string]int64
 	times  map[string]time.Duration
-	// samples keeps each call's duration, by method, when Sample is set.
+	// samples keeps each call's duration, by method, while keep is set.
 	samples map[string][]time.Duration
-	// Sample makes the counter keep every call's duration (see Samples).
-	Sample bool
-	docs   DocOps
+	keep    atomic.Bool
+	docs    DocOps
 }
+
+// KeepSamples makes the counter keep every call's duration (see Samples),
+// or stop keeping them.
+func (c *RPCCounter) KeepSamples(on bool) { c.keep.Store(on) }
 
 // DocOps counts billable document operations: documents read (returned
 // by BatchGetDocuments and RunQuery, a query that finds none counting one),
-// written and deleted (the writes of Commit and BatchWrite requests).
+// written and deleted (the writes of Commit and BatchWrite requests that
+// succeeded). Refused counts the writes and deletes of requests that
+// failed (a refused conditional Commit, say), which are not billed.
 type DocOps struct {
 	Reads   int64 `json:"reads"`
 	Writes  int64 `json:"writes"`
 	Deletes int64 `json:"deletes"`
+	Refused int64 `json:"refused,omitempty"`
 }
 
 func (d DocOps) plus(e DocOps) DocOps {
-	return DocOps{d.Reads + e.Reads, d.Writes + e.Writes, d.Deletes + e.Deletes}
+	return DocOps{d.Reads + e.Reads, d.Writes + e.Writes, d.Deletes + e.Deletes, d.Refused + e.Refused}
 }
 
 func (d DocOps) minus(e DocOps) DocOps {
-	return DocOps{d.Reads - e.Reads, d.Writes - e.Writes, d.Deletes - e.Deletes}
+	return DocOps{d.Reads - e.Reads, d.Writes - e.Writes, d.Deletes - e.Deletes, d.Refused - e.Refused}
+}
+
+// Plus returns d and e added.
+func (d DocOps) Plus(e DocOps) DocOps { return d.plus(e) }
+
+// settle counts the writes of a request that succeeded, or (failed) as
+// refused.
+func (c *RPCCounter) settle(writes DocOps, failed bool) {
+	if failed {
+		writes = DocOps{Refused: writes.Writes + writes.Deletes}
+	}
+	c.addDocs(writes)
 }
 
 // Docs returns the document operations counted so far.
@@ -94,18 +113,19 @@ func writeOps(writes []*pb.Write) DocOps {
 	return d
 }
 
-// sent counts the document operations a request of method carries.
-func (c *RPCCounter) sent(method string, msg any) {
+// sent returns the document writes a request of method carries.
+func sent(method string, msg any) DocOps {
 	switch path.Base(method) {
 	case "Commit":
 		if r := decodeAs(msg, &pb.CommitRequest{}); r != nil {
-			c.addDocs(writeOps(r.GetWrites()))
+			return writeOps(r.GetWrites())
 		}
 	case "BatchWrite":
 		if r := decodeAs(msg, &pb.BatchWriteRequest{}); r != nil {
-			c.addDocs(writeOps(r.GetWrites()))
+			return writeOps(r.GetWrites())
 		}
 	}
+	return DocOps{}
 }
 
 // received counts the documents an answer of method returns; it reports
@@ -137,14 +157,14 @@ func (c *RPCCounter) add(fullMethod string, n int64, d time.Duration) {
 	m := path.Base(fullMethod)
 	c.counts[m] += n
 	c.times[m] += d
-	if c.Sample && n > 0 && d > 0 { // a unary call
+	if c.keep.Load() && n > 0 && d > 0 { // a unary call
 		c.addSample(m, d)
 	}
 }
 
 // sample keeps d as the duration of one call of what (a stream's).
 func (c *RPCCounter) sample(what string, d time.Duration) {
-	if !c.Sample {
+	if !c.keep.Load() {
 		return
 	}
 	c.mu.Lock()
@@ -160,7 +180,7 @@ func (c *RPCCounter) addSample(what string, d time.Duration) {
 }
 
 // Samples returns and forgets the durations of the calls kept so far, by
-// method (nil unless Sample is set).
+// method (nil unless KeepSamples).
 func (c *RPCCounter) Samples() map[string][]time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -186,9 +206,10 @@ func (c *RPCCounter) Snapshot() map[string]int64 {
 
 func (c *RPCCounter) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	t0 := time.Now()
-	c.sent(method, req)
+	writes := sent(method, req)
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	c.add(method, 1, time.Since(t0))
+	c.settle(writes, err != nil)
 	if err == nil {
 		c.received(method, reply)
 	}
@@ -214,15 +235,25 @@ type timedStream struct {
 	method string
 	t0     time.Time
 	once   sync.Once
-	found  bool   // a document came back
+	found  bool // a document came back
+
+	// SendMsg and RecvMsg may run on different goroutines (the proxy's).
+	mu     sync.Mutex
 	kind   string // what the request asked, for the samples: see kindOf
+	writes DocOps // of the request, counted when the answer comes
 }
 
 func (s *timedStream) SendMsg(m any) error {
-	s.c.sent(s.method, m)
-	if s.c.Sample {
-		s.kind = kindOf(s.method, m)
+	writes, kind := sent(s.method, m), ""
+	if s.c.keep.Load() {
+		kind = kindOf(s.method, m)
 	}
+	s.mu.Lock()
+	s.writes = s.writes.plus(writes)
+	if kind != "" {
+		s.kind = kind
+	}
+	s.mu.Unlock()
 	return s.ClientStream.SendMsg(m)
 }
 
@@ -255,11 +286,20 @@ func (s *timedStream) RecvMsg(m any) error {
 	if err == nil && s.c.received(s.method, m) {
 		s.found = true
 	}
+	s.mu.Lock()
+	writes, kind := s.writes, s.kind
+	if err == nil || !errors.Is(err, io.EOF) {
+		s.writes = DocOps{}
+	}
+	s.mu.Unlock()
+	if writes != (DocOps{}) && (err == nil || !errors.Is(err, io.EOF)) {
+		s.c.settle(writes, err != nil) // the answer, or the failure
+	}
 	if err != nil {
 		s.once.Do(func() {
 			m := path.Base(s.method)
-			if s.kind != "" {
-				m += "+" + s.kind
+			if kind != "" {
+				m += "+" + kind
 			}
 			if code := status.Code(err); code != codes.OK && !errors.Is(err, io.EOF) {
 				m += "/" + code.String()
