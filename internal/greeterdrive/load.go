@@ -29,7 +29,7 @@ func Visitors(n int, cookie string) []Visitor {
 // LoadOptions shape a load.
 type LoadOptions struct {
 	// URL returns the page a visitor's k-th request goes to (k from 0):
-	// one instance, alternating ones, or one at random.
+	// one instance, alternating ones, or one at random. Required.
 	URL func(visitor, k int) string
 	// Until ends the load: no request starts after it (zero: Stop ends it).
 	Until time.Time

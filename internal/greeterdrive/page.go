@@ -18,10 +18,12 @@ var Greetings = []string{"Hello World", "Hallo Welt", "Ciao Mondo", "Salut le Mo
 // DefaultCookieName and DefaultPlainCookieName, which a test of this package
 // checks).
 const (
-	CookieName       = "__Host-session_id"
-	PlainCookieName  = "session_id"
-	maxGreetingBytes = 200
+	CookieName      = "__Host-session_id"
+	PlainCookieName = "session_id"
 )
+
+// maxGreetingBytes bounds the greeting ParseText accepts.
+const maxGreetingBytes = 200
 
 // pageText is the page's text as a browser shows it; the page adds the
 // tags. Go's %q and the greeter's html.EscapeString agree on every greeting

@@ -54,8 +54,7 @@ func fleetChartSVG(sums []*load.FleetSummary, rtt time.Duration) string {
 	width := left + 2*panelW + gap + 20
 	height := top + panelH + bottom + 28
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	svgStart(&b, width, height)
 	panels := []struct {
 		title string
 		value func(*load.FleetSummary) float64

@@ -60,16 +60,7 @@ func TestChartIsXML(t *testing.T) {
 		{Scenario: "hot", Target: load.Tutorial, ReqPerSec: 2.5, P99ms: 6000},
 	}
 	svg := chartSVG(sums, load.Scenarios, []string{load.Greeter, load.Tutorial})
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	for {
-		_, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("chart is not well-formed XML: %v", err)
-		}
-	}
+	wellFormed(t, svg)
 	if n := strings.Count(svg, "<rect "); n != 2*3+2+1 { // bars of both panels, legend, background
 		t.Errorf("%d rects", n)
 	}
@@ -84,16 +75,7 @@ func TestFleetChartIsXML(t *testing.T) {
 			&load.FleetSummary{RTTms: 0, Target: load.Greeter, Instances: n, P50ms: 3, P99ms: 9})
 	}
 	svg := fleetChartSVG(sums, rtt10)
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	for {
-		_, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("chart is not well-formed XML: %v", err)
-		}
-	}
+	wellFormed(t, svg)
 	if n := strings.Count(svg, "<rect "); n != 2*3*2+2+1 { // bars of both panels (10 ms runs only), legend, background
 		t.Errorf("%d rects", n)
 	}
@@ -115,5 +97,20 @@ func TestCostOfAMillionViews(t *testing.T) {
 	}
 	if got := thousands(1234567.4); got != "1,234,567" {
 		t.Errorf("thousands: %s", got)
+	}
+}
+
+// wellFormed fails t unless svg is well-formed XML.
+func wellFormed(t *testing.T, svg string) {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(svg))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
 	}
 }

@@ -148,15 +148,9 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (results []*FleetResult, err
 	if err != nil {
 		return nil, err
 	}
-	if proc != nil {
-		defer func() {
-			if stopErr := proc.Stop(); stopErr != nil && err == nil {
-				err = stopErr
-			}
-		}()
-		if cfg.EmulatorGroup == 0 {
-			cfg.EmulatorGroup = proc.Group()
-		}
+	defer stopEmulator(proc, &err)
+	if proc != nil && cfg.EmulatorGroup == 0 {
+		cfg.EmulatorGroup = proc.Group()
 	}
 	hc := NewHTTPClient()
 	defer hc.CloseIdleConnections()

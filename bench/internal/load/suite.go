@@ -94,13 +94,7 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if proc != nil {
-		defer func() {
-			if stopErr := proc.Stop(); stopErr != nil && err == nil {
-				err = stopErr
-			}
-		}()
-	}
+	defer stopEmulator(proc, &err)
 
 	upstream := host
 	if cfg.RTT > 0 {
@@ -245,6 +239,17 @@ func useEmulator(ctx context.Context, host string, logf func(string, ...any)) (s
 		return "", nil, err
 	}
 	return proc.Host(), proc, nil
+}
+
+// stopEmulator stops proc, if not nil, and sets *err to its failure unless
+// *err holds one already.
+func stopEmulator(proc *emulator.Process, err *error) {
+	if proc == nil {
+		return
+	}
+	if stopErr := proc.Stop(); stopErr != nil && *err == nil {
+		*err = stopErr
+	}
 }
 
 // warmupTurn is the length of one warm-up turn of one target.
