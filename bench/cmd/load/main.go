@@ -11,6 +11,7 @@
 //	go run ./cmd/load              # full: 3 rounds of 8 s per target and scenario
 //	go run ./cmd/load -rtt 10ms    # with 10 ms added to every Firestore round trip
 //	go run ./cmd/load -quick       # 1 round of 1 s, no warm-up: a smoke test
+//	go run ./cmd/load -fleet 1,2,3,4 -rtt 10ms -sample   # N instances of each app, requests to random instances
 //
 // With -quick it exits non-zero when a view was lost or counted twice, or
 // when the greeter answered anything but 200.
