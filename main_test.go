@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 	"google.golang.org/api/option"
 )
 
@@ -77,7 +78,8 @@ func documents(t *testing.T, project string) []string {
 	return docs
 }
 
-var greetings = []string{"Hello World", "Hallo Welt", "Ciao Mondo", "Salut le Monde", "Hola Mundo"}
+// greetings are the tutorial's.
+var greetings = greeterdrive.Greetings
 
 // greet is the tutorial's page: the view count and the session's greeting.
 var greet = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -164,19 +166,21 @@ func (v *visitor) get(path string) response {
 	return res
 }
 
-// views parses the view count out of greet's page.
+// views parses the view count out of a page of greet's shape, `N views
+// for "GREETING"`: the greeter's page text.
 func views(t *testing.T, body string) int {
 	t.Helper()
-	var n int
-	if _, err := fmt.Sscanf(body, "%d views for", &n); err != nil {
-		t.Fatalf("page %q: %v", body, err)
+	n, _, err := greeterdrive.ParseText(body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return n
+	return int(n)
 }
 
-// greeting parses the greeting out of greet's page.
+// greeting parses the greeting out of greet's page ("" if it does not
+// parse).
 func greeting(body string) string {
-	_, g, _ := strings.Cut(body, " views for ")
+	_, g, _ := greeterdrive.ParseText(body)
 	return g
 }
 

@@ -35,8 +35,8 @@ func clientGivesUp(t *testing.T, tg target) {
 	probe := newClient(1)
 	defer probe.CloseIdleConnections()
 	created := visit(context.Background(), probe, srv.base, "")
-	hot := created.got
-	if created.status != http.StatusOK || hot == "" {
+	hot := created.Got
+	if created.Status != http.StatusOK || hot == "" {
 		t.Fatalf("making the hot session: %v", created)
 	}
 
@@ -48,11 +48,11 @@ func clientGivesUp(t *testing.T, tg target) {
 	var warm []result
 	for range 9 {
 		r := visit(context.Background(), probe, srv.base, hot)
-		if r.status != http.StatusOK {
+		if r.Status != http.StatusOK {
 			t.Fatalf("warming up: %v", r)
 		}
 		warm = append(warm, r)
-		lat = append(lat, r.latency())
+		lat = append(lat, r.Latency())
 	}
 	slices.Sort(lat)
 	spread := max(10*time.Millisecond, 2*lat[len(lat)/2])
@@ -82,7 +82,7 @@ func clientGivesUp(t *testing.T, tg target) {
 				mu.Lock()
 				defer mu.Unlock()
 				stormResults = append(stormResults, r)
-				if r.status == 0 {
+				if r.Status == 0 {
 					cancelled++
 				} else {
 					answered++
@@ -93,11 +93,11 @@ func clientGivesUp(t *testing.T, tg target) {
 		// The next request of the session.
 		r := visit(context.Background(), probe, srv.base, hot)
 		probes = append(probes, r)
-		worst = max(worst, r.latency())
-		if r.status != http.StatusOK || r.err != nil || r.got != hot {
+		worst = max(worst, r.Latency())
+		if r.Status != http.StatusOK || r.Err != nil || r.Got != hot {
 			t.Errorf("round %d: the next request: %v; want a 200 of session %s", round, r, hot)
-		} else if r.latency() > promptLimit {
-			t.Errorf("round %d: the next request took %v, want under %v: something stayed locked or queued", round, r.latency().Round(time.Millisecond), promptLimit)
+		} else if r.Latency() > promptLimit {
+			t.Errorf("round %d: the next request took %v, want under %v: something stayed locked or queued", round, r.Latency().Round(time.Millisecond), promptLimit)
 		}
 	}
 	steadyResults := steady.finish()
@@ -115,7 +115,7 @@ func clientGivesUp(t *testing.T, tg target) {
 	// shows (no transaction of a cancelled request commits later).
 	last := visit(context.Background(), probe, srv.base, hot)
 	stored := storedViews(t, host, project, []string{hot})[hot]
-	if last.status != http.StatusOK || last.views != stored {
+	if last.Status != http.StatusOK || last.Views != stored {
 		t.Errorf("last view: %v; stored views %d", last, stored)
 	}
 	srv.checkNoPanic(t)

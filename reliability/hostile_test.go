@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 	"github.com/google/uuid"
 )
 
@@ -40,10 +41,10 @@ func TestHostileInput(t *testing.T) {
 	host, project := emulator.Require(t), emulator.ProjectID(t)
 	g := runGreeter(t, host, project)
 	first := visit(context.Background(), newClient(1), g.URL, "")
-	if first.status != http.StatusOK {
+	if first.Status != http.StatusOK {
 		t.Fatalf("making a session: %v", first)
 	}
-	id := first.got // the known session
+	id := first.Got // the known session
 	other := uuid.NewString()
 	views := int64(1)
 	issued := map[string]bool{id: true}
@@ -103,21 +104,21 @@ func TestHostileInput(t *testing.T) {
 	for _, c := range cases {
 		r := rawVisit(g.Addr, c.header)
 		results = append(results, r.result)
-		answers[r.status]++
+		answers[r.Status]++
 		what := fmt.Sprintf("%s: %v", c.name, r)
-		if r.status == http.StatusInternalServerError {
+		if r.Status == http.StatusInternalServerError {
 			t.Errorf("%s; a 500", what)
 			continue
 		}
-		if strings.Contains(strings.ToLower(r.body), "injected") || strings.Contains(strings.ToLower(r.rawHeaders), "injected") {
+		if strings.Contains(strings.ToLower(r.Body), "injected") || strings.Contains(strings.ToLower(r.rawHeaders), "injected") {
 			t.Errorf("%s; the injected text is in the answer:\n%s", what, r.rawHeaders)
 		}
-		isRejected := r.status == http.StatusBadRequest || r.status == http.StatusRequestHeaderFieldsTooLarge ||
-			(c.want == rejected && r.status == 0) // closed after the server refused the headers
-		isFresh := r.status == http.StatusOK && r.err == nil && r.views == 1 && sessionID.MatchString(r.got) && !issued[r.got] && !strings.Contains(c.header, r.got)
+		isRejected := r.Status == http.StatusBadRequest || r.Status == http.StatusRequestHeaderFieldsTooLarge ||
+			(c.want == rejected && r.Status == 0) // closed after the server refused the headers
+		isFresh := r.Status == http.StatusOK && r.Err == nil && r.Views == 1 && sessionID.MatchString(r.Got) && !issued[r.Got] && !strings.Contains(c.header, r.Got)
 		// The known session goes on without a Set-Cookie: the cookie is sent
 		// only when it changes.
-		isKnown := r.status == http.StatusOK && r.err == nil && r.got == "" && r.views == views+1
+		isKnown := r.Status == http.StatusOK && r.Err == nil && r.Got == "" && r.Views == views+1
 		ok := false
 		switch c.want {
 		case fresh:
@@ -134,16 +135,16 @@ func TestHostileInput(t *testing.T) {
 		if !ok {
 			t.Errorf("%s; want %v", what, c.want)
 		}
-		if isRejected && r.got != "" {
+		if isRejected && r.Got != "" {
 			t.Errorf("%s; a rejected request sets a session cookie", what)
 		}
 		switch {
 		case isKnown:
 			views++
 		case isFresh:
-			issued[r.got] = true
+			issued[r.Got] = true
 		}
-		t.Logf("%-32s → %d %s", c.name, r.status, truncate(r.body, 60))
+		t.Logf("%-32s → %d %s", c.name, r.Status, truncate(r.Body, 60))
 	}
 	checkDocuments(t, host, project, issued)
 	if stored := storedViews(t, host, project, []string{id})[id]; stored != views {
@@ -169,11 +170,11 @@ type rawResult struct {
 // rawVisit sends GET / with header (raw header lines) on a connection of
 // its own and reads the answer.
 func rawVisit(addr, header string) rawResult {
-	r := rawResult{result: result{start: time.Now()}}
+	r := rawResult{result: result{Start: time.Now()}}
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
-		r.err = err
-		r.end = time.Now()
+		r.Err = err
+		r.End = time.Now()
 		return r
 	}
 	defer conn.Close()
@@ -183,9 +184,9 @@ func rawVisit(addr, header string) rawResult {
 	go func() { _, _ = io.WriteString(conn, req) }()
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
-	r.end = time.Now()
+	r.End = time.Now()
 	if err != nil {
-		r.err = err
+		r.Err = err
 		return r
 	}
 	defer resp.Body.Close()
@@ -193,27 +194,26 @@ func rawVisit(addr, header string) rawResult {
 	_ = resp.Header.Write(&hb)
 	r.rawHeaders = hb.String()
 	b, err := io.ReadAll(resp.Body)
-	r.end = time.Now()
-	r.status, r.body = resp.StatusCode, string(b)
+	r.End = time.Now()
+	r.Status, r.Body = resp.StatusCode, string(b)
 	if err != nil {
-		r.err = err
+		r.Err = err
 		return r
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == cookieName {
-			r.got = c.Value
+			r.Got = c.Value
 		}
 	}
 	for _, v := range resp.Header.Values("Set-Cookie") {
 		if !strings.HasPrefix(v, cookieName+"=") {
-			r.err = fmt.Errorf("an unexpected Set-Cookie %q", v)
+			r.Err = fmt.Errorf("an unexpected Set-Cookie %q", v)
 		}
 	}
-	if r.status == http.StatusOK && r.err == nil {
-		if m := page.FindStringSubmatch(r.body); m != nil {
-			fmt.Sscan(m[1], &r.views)
-		} else {
-			r.err = fmt.Errorf("malformed page")
+	if r.Status == http.StatusOK && r.Err == nil {
+		var err error
+		if r.Views, r.Greeting, err = greeterdrive.ParsePage(r.Body); err != nil {
+			r.Err = err
 		}
 	}
 	return r

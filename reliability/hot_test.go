@@ -22,7 +22,7 @@ func TestHotSession(t *testing.T) {
 		project := emulator.ProjectID(t)
 		g := runGreeter(t, host, project)
 		created := visit(context.Background(), newClient(1), g.URL, "")
-		hot := created.got
+		hot := created.Got
 		l := startLoad(g.URL, append(workers(p().hotClients, hot), workers(p().ownClients, "")...), false)
 		time.Sleep(p().hotDuration) // load duration
 		results := append(l.finish(), created)
@@ -44,7 +44,7 @@ func TestHotSession(t *testing.T) {
 	t.Run("two greeters", func(t *testing.T) {
 		x := rep.row(t, "3. Hot session", "two greeter binaries")
 		project, a, b, created := twoGreetersOnOneSession(t, host)
-		hot := created.got
+		hot := created.Got
 		la := startLoad(a.URL, append(workers(p().hotClients/2, hot), workers(p().ownClients/2, "")...), false)
 		lb := startLoad(b.URL, append(workers(p().hotClients-p().hotClients/2, hot), workers(p().ownClients-p().ownClients/2, "")...), false)
 		time.Sleep(p().hotDuration) // load duration
@@ -76,7 +76,7 @@ func twoGreetersOnOneSession(t *testing.T, host string) (project string, a, b *g
 	a = runGreeter(t, host, project)
 	b = runGreeter(t, host, project)
 	created = visit(context.Background(), newClient(1), a.URL, "")
-	if created.got == "" {
+	if created.Got == "" {
 		t.Fatalf("no session: %v", created)
 	}
 	return project, a, b, created
@@ -103,8 +103,8 @@ func checkViews(t testing.TB, host, project string, tl tally, failuresAllowed bo
 func slowestOK(results []result) time.Duration {
 	var d time.Duration
 	for _, r := range results {
-		if r.status == 200 {
-			d = max(d, r.latency())
+		if r.Status == 200 {
+			d = max(d, r.Latency())
 		}
 	}
 	return d

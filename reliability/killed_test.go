@@ -19,16 +19,13 @@ func TestInstanceKilledMidVisit(t *testing.T) {
 	host := emulator.Require(t)
 	x := rep.row(t, "8. Instance killed mid-visit", "two greeter binaries")
 	project, a, b, created := twoGreetersOnOneSession(t, host)
-	hot := created.got
+	hot := created.Got
 	half := p().hotClients / 2
 	la := startLoad(a.URL, workers(half, hot), false)
 	lb := startLoad(b.URL, workers(half, hot), false)
 	time.Sleep(p().hotDuration / 2) // load duration before the kill
 	killed := time.Now()
-	if err := a.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-a.done
+	a.Kill()                        // SIGKILL, and wait until it has exited
 	time.Sleep(p().hotDuration / 2) // load duration after the kill
 	ra, rb := la.finish(), lb.finish()
 
@@ -41,9 +38,9 @@ func TestInstanceKilledMidVisit(t *testing.T) {
 	var slowestAfter time.Duration
 	after := 0
 	for _, r := range rb {
-		if r.start.After(killed) {
+		if r.Start.After(killed) {
 			after++
-			slowestAfter = max(slowestAfter, r.latency())
+			slowestAfter = max(slowestAfter, r.Latency())
 		}
 	}
 	if after == 0 {

@@ -2,61 +2,28 @@ package reliability
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 )
 
-// cookieName is the greeter's session cookie.
-const cookieName = "session_id"
-
-// page is the greeter's page.
-var page = regexp.MustCompile(`^<body>(\d+) views for "([^"<>&]*)"</body>$`)
+// cookieName is the greeter's session cookie on plain HTTP.
+const cookieName = greeterdrive.PlainCookieName
 
 // sessionID matches an id the server issues: a lower-case UUID.
 var sessionID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // result is the outcome of one request.
-type result struct {
-	worker     int
-	sent       string // session id of the cookie sent, "" for none
-	got        string // session id of the cookie the response set, "" for none
-	status     int    // 0: no response
-	views      int64  // the page's count, 0 unless a well-formed page
-	body       string
-	retryAfter string
-	start, end time.Time
-	err        error // transport error, or a malformed 200 page
-	hang       bool  // no answer within the client timeout
-}
-
-func (r result) latency() time.Duration { return r.end.Sub(r.start) }
-
-func (r result) String() string {
-	s := fmt.Sprintf("worker %d, cookie %q: ", r.worker, r.sent)
-	switch {
-	case r.hang:
-		s += fmt.Sprintf("no answer within %v", r.latency().Round(time.Millisecond))
-	case r.err != nil:
-		s += fmt.Sprintf("%v after %v", r.err, r.latency().Round(time.Millisecond))
-	default:
-		s += fmt.Sprintf("%d %q in %v, cookie %q", r.status, truncate(r.body, 80), r.latency().Round(time.Millisecond), r.got)
-	}
-	return s
-}
+type result = greeterdrive.Result
 
 func truncate(s string, n int) string {
 	if len(s) > n {
@@ -81,136 +48,64 @@ func newClient(n int) *http.Client {
 	}
 }
 
+// checkSession flags a 200 whose session is not a well-formed id.
+func checkSession(r *result) {
+	if r.Status == http.StatusOK && r.Err == nil && !sessionID.MatchString(r.Got) {
+		r.Err = fmt.Errorf("200 without a well-formed session cookie (got %q)", r.Got)
+	}
+}
+
 // visit sends GET / to base with the session cookie id ("" for none).
 func visit(ctx context.Context, client *http.Client, base, id string) result {
-	r := result{sent: id, start: time.Now()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
-	if err != nil {
-		r.err = err
-		r.end = time.Now()
-		return r
-	}
-	if id != "" {
-		req.Header.Set("Cookie", cookieName+"="+id)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		r.end = time.Now()
-		r.err = err
-		var ne net.Error
-		r.hang = errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil
-		return r
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	r.end = time.Now()
-	r.status, r.body, r.retryAfter = resp.StatusCode, string(body), resp.Header.Get("Retry-After")
-	if err != nil {
-		r.err = fmt.Errorf("reading the body: %w", err)
-		var ne net.Error
-		r.hang = errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil
-		return r
-	}
-	for _, c := range resp.Cookies() {
-		if c.Name == cookieName && c.MaxAge >= 0 {
-			r.got = c.Value
-		}
-	}
-	if r.status == http.StatusOK {
-		m := page.FindStringSubmatch(r.body)
-		if m == nil {
-			r.err = fmt.Errorf("200 with a malformed page %q", truncate(r.body, 200))
-		} else {
-			r.views, _ = strconv.ParseInt(m[1], 10, 64)
-		}
-		if r.got == "" {
-			r.got = id // the session sent: its cookie is set only when it changes
-		}
-		if !sessionID.MatchString(r.got) {
-			r.err = fmt.Errorf("200 without a well-formed session cookie (got %q)", r.got)
-		}
-	}
+	r := greeterdrive.Visit(ctx, client, base+"/", id)
+	checkSession(&r)
 	return r
 }
 
 // worker is one client of a load: it sends its cookie (none at first if
 // empty) and, if adopt, takes the cookie each response sets.
-type worker struct {
-	cookie string
-	adopt  bool
-}
+type worker = greeterdrive.Visitor
 
 // load is a set of workers sending requests back to back until stopped.
 type load struct {
+	*greeterdrive.Load
 	client *http.Client
-	stop   chan struct{}
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	results []result
 }
 
 // startLoad starts workers against base. A worker whose request got no
 // response pauses 10 ms before the next (a refused connection answers at
 // once); with quitOnError it stops instead.
 func startLoad(base string, workers []worker, quitOnError bool) *load {
-	l := &load{client: newClient(len(workers)), stop: make(chan struct{})}
-	for i, w := range workers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			cookie := w.cookie
-			for {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				r := visit(context.Background(), l.client, base, cookie)
-				r.worker = i
-				l.mu.Lock()
-				l.results = append(l.results, r)
-				l.mu.Unlock()
-				if w.adopt && r.got != "" {
-					cookie = r.got
-				}
-				if r.status == 0 {
-					if quitOnError {
-						return
-					}
-					time.Sleep(10 * time.Millisecond) // pacing, not a wait for a condition
-				}
-			}
-		}()
+	client := newClient(len(workers))
+	return &load{
+		Load: greeterdrive.StartLoad(context.Background(), client, workers, greeterdrive.LoadOptions{
+			URL:         func(int, int) string { return base + "/" },
+			QuitOnError: quitOnError,
+			Check:       checkSession,
+		}),
+		client: client,
 	}
-	return l
 }
 
 // finish stops the load, waits for the requests in flight (each ends
 // within the client timeout) and returns every result.
 func (l *load) finish() []result {
-	select {
-	case <-l.stop:
-	default:
-		close(l.stop)
-	}
-	l.wg.Wait()
+	results := l.Stop()
 	l.client.CloseIdleConnections()
-	return l.snapshot()
+	return results
 }
 
-// snapshot returns the results so far.
 // awaitRecovery waits, at most limit, until each of the load's n clients has
 // had a 200 for a request sent after since, and returns when the first of
 // those answers came.
 func (l *load) awaitRecovery(since time.Time, n int, limit time.Duration) (firstOK time.Time, err error) {
 	err = poll(limit, 50*time.Millisecond, func() (bool, error) {
 		recovered := map[int]bool{}
-		for _, r := range l.snapshot() {
-			if r.status == http.StatusOK && r.err == nil && r.start.After(since) {
-				recovered[r.worker] = true
-				if firstOK.IsZero() || r.end.Before(firstOK) {
-					firstOK = r.end
+		for _, r := range l.Results() {
+			if r.Status == http.StatusOK && r.Err == nil && r.Start.After(since) {
+				recovered[r.Visitor] = true
+				if firstOK.IsZero() || r.End.Before(firstOK) {
+					firstOK = r.End
 				}
 			}
 		}
@@ -219,21 +114,9 @@ func (l *load) awaitRecovery(since time.Time, n int, limit time.Duration) (first
 	return firstOK, err
 }
 
-func (l *load) snapshot() []result {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.results)
-}
-
 // workers returns n workers, all on cookie (a shared session) or, with
 // cookie "", each on a session of its own made by its first request.
-func workers(n int, cookie string) []worker {
-	ws := make([]worker, n)
-	for i := range ws {
-		ws[i] = worker{cookie: cookie, adopt: cookie == ""}
-	}
-	return ws
-}
+func workers(n int, cookie string) []worker { return greeterdrive.Visitors(n, cookie) }
 
 // tally sums up results.
 type tally struct {
@@ -256,30 +139,30 @@ func count(results []result) tally {
 	t := tally{views: map[string][]int64{}, failures: map[string]int{}, statuses: map[int]int{}, firstOK: map[string]struct{}{}}
 	for _, r := range results {
 		t.requests++
-		t.maxLatency = max(t.maxLatency, r.latency())
-		t.statuses[r.status]++
+		t.maxLatency = max(t.maxLatency, r.Latency())
+		t.statuses[r.Status]++
 		bad := true
 		switch {
-		case r.hang:
+		case r.Hang:
 			t.hangs++
-		case r.status == 0:
+		case r.Status == 0:
 			t.transport++
-		case r.status == http.StatusOK && r.err == nil:
+		case r.Status == http.StatusOK && r.Err == nil:
 			t.ok++
-			t.views[r.got] = append(t.views[r.got], r.views)
-			if r.views == 1 {
-				t.firstOK[r.got] = struct{}{}
+			t.views[r.Got] = append(t.views[r.Got], r.Views)
+			if r.Views == 1 {
+				t.firstOK[r.Got] = struct{}{}
 			}
 			bad = false
-		case r.status == http.StatusServiceUnavailable:
+		case r.Status == http.StatusServiceUnavailable:
 			t.unavailable++
-			t.max503 = max(t.max503, r.latency())
+			t.max503 = max(t.max503, r.Latency())
 		default:
 			t.other++
 		}
 		if bad {
-			t.failures[r.sent]++
-			if len(t.examples) < 5 && !(r.status == http.StatusServiceUnavailable && r.err == nil) {
+			t.failures[r.Sent]++
+			if len(t.examples) < 5 && !(r.Status == http.StatusServiceUnavailable && r.Err == nil) {
 				t.examples = append(t.examples, r.String())
 			}
 		}
@@ -367,12 +250,8 @@ func storedViews(t testing.TB, host, project string, ids []string) map[string]in
 	return out
 }
 
-// docID returns the name of session id's document: the SHA-256 of the id,
-// in hex.
-func docID(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
+// docID returns the name of session id's document.
+func docID(id string) string { return sessions.Handle(id) }
 
 // sessionsOf returns the sessions of a tally, sorted.
 func sessionsOf(t tally) []string {
@@ -390,10 +269,10 @@ func newSession(t testing.TB, base string) string {
 	client := newClient(1)
 	defer client.CloseIdleConnections()
 	r := visit(context.Background(), client, base, "")
-	if r.status != http.StatusOK || r.err != nil || r.views != 1 {
+	if r.Status != http.StatusOK || r.Err != nil || r.Views != 1 {
 		t.Fatalf("making a session: %v", r)
 	}
-	return r.got
+	return r.Got
 }
 
 // checkClean fails the test for every request that got neither a 200 nor

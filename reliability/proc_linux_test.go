@@ -13,12 +13,6 @@ import (
 	"github.com/firestore-sessions/sessions/internal/emulator"
 )
 
-// childAttr makes the kernel kill a child (greeter) process if the test
-// binary dies without killing it (panic, -timeout, SIGKILL).
-func childAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
 // freezer stops and continues the whole process group of an emulator that
 // the test started (gcloud, its shell and java), as a hung store or a
 // network partition would look to its clients: connections stay open, no

@@ -9,9 +9,6 @@ import (
 	"github.com/firestore-sessions/sessions/internal/emulator"
 )
 
-// childAttr has nothing to add outside Linux: t.Cleanup kills the children.
-func childAttr() *syscall.SysProcAttr { return nil }
-
 type freezer struct{}
 
 func newFreezer(t testing.TB, p *emulator.Process) *freezer {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 )
 
 // Case 5: SIGTERM to the greeter under load. The requests in flight
@@ -35,10 +36,10 @@ func TestGracefulShutdown(t *testing.T) {
 	defer client.CloseIdleConnections()
 	hotCreated := visit(context.Background(), client, g.URL, "")
 	slowCreated := visit(context.Background(), client, g.URL, "")
-	if hotCreated.status != http.StatusOK || slowCreated.status != http.StatusOK {
+	if hotCreated.Status != http.StatusOK || slowCreated.Status != http.StatusOK {
 		t.Fatalf("making sessions: %v; %v", hotCreated, slowCreated)
 	}
-	hot, slow := hotCreated.got, slowCreated.got
+	hot, slow := hotCreated.Got, slowCreated.Got
 
 	// A request whose headers end after SIGTERM.
 	conn, err := net.DialTimeout("tcp", g.Addr, 5*time.Second)
@@ -69,32 +70,30 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("no shutdown log line after SIGTERM: %v", err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(deadline + margin))
-	slowResult := result{sent: slow, start: sigterm}
+	slowResult := result{Sent: slow, Start: sigterm}
 	if _, err := io.WriteString(conn, "\r\n"); err != nil {
-		slowResult.err = err
+		slowResult.Err = err
 	} else if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil {
-		slowResult.err = err
+		slowResult.Err = err
 	} else {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		slowResult.status, slowResult.body = resp.StatusCode, string(b)
+		slowResult.Status, slowResult.Body = resp.StatusCode, string(b)
 		for _, c := range resp.Cookies() {
 			if c.Name == cookieName {
-				slowResult.got = c.Value
+				slowResult.Got = c.Value
 			}
 		}
-		if m := page.FindStringSubmatch(slowResult.body); m != nil {
-			fmt.Sscan(m[1], &slowResult.views)
-		}
+		slowResult.Views, slowResult.Greeting, _ = greeterdrive.ParsePage(slowResult.Body) // 0 views unless a page
 	}
-	slowResult.end = time.Now()
+	slowResult.End = time.Now()
 	if err := store.thaw(); err != nil {
 		t.Fatal(err)
 	}
 	thawed := time.Now()
 	t.Logf("store frozen for %v; SIGTERM %v after the freeze", thawed.Sub(frozen).Round(time.Millisecond), sigterm.Sub(frozen).Round(time.Millisecond))
 
-	code := g.wait(greeterShutdownTimeout + margin)
+	code := g.Wait(greeterShutdownTimeout + margin)
 	exited := time.Since(sigterm)
 	results := l.finish()
 	if code != 0 {
@@ -108,19 +107,19 @@ func TestGracefulShutdown(t *testing.T) {
 	refused, inFlight := 0, 0
 	for _, r := range results {
 		switch {
-		case r.status != 0:
+		case r.Status != 0:
 			answered = append(answered, r)
-			if r.start.Before(sigterm) && r.end.After(sigterm) {
+			if r.Start.Before(sigterm) && r.End.After(sigterm) {
 				inFlight++
 			}
-		case r.end.Before(sigterm):
+		case r.End.Before(sigterm):
 			answered = append(answered, r) // a failure before SIGTERM
 		default:
 			refused++
 		}
 	}
 	answered = append(answered, hotCreated, slowCreated)
-	slowServed := slowResult.status != 0
+	slowServed := slowResult.Status != 0
 	if slowServed {
 		answered = append(answered, slowResult)
 	}
@@ -132,7 +131,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if inFlight == 0 {
 		t.Errorf("no request in flight at SIGTERM with the store frozen: the test did not test")
 	}
-	if slowServed && (slowResult.status != http.StatusOK || slowResult.views != 2) {
+	if slowServed && (slowResult.Status != http.StatusOK || slowResult.Views != 2) {
 		t.Errorf("request with headers ending after SIGTERM: %v; want no answer, or 200 and 2 views", slowResult)
 	}
 	lost, unack := checkViews(t, host, project, tl, false)

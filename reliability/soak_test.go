@@ -44,11 +44,11 @@ func TestSoak(t *testing.T) {
 						return
 					}
 					r := visit(context.Background(), client, g.URL, pick(i))
-					r.worker = w
+					r.Visitor = w
 					mu.Lock()
 					results = append(results, r)
 					if i < nSessions {
-						ids[i] = r.got
+						ids[i] = r.Got
 					}
 					mu.Unlock()
 				}

@@ -72,13 +72,13 @@ func storeDies(t *testing.T, tg target) {
 	var pre, inFlight, downR, recov, post []result
 	for _, r := range results {
 		switch {
-		case r.end.Before(killAt):
+		case r.End.Before(killAt):
 			pre = append(pre, r)
-		case r.start.Before(killAt):
+		case r.Start.Before(killAt):
 			inFlight = append(inFlight, r)
-		case r.start.Before(restartAt):
+		case r.Start.Before(restartAt):
 			downR = append(downR, r)
-		case r.start.After(allUp):
+		case r.Start.After(allUp):
 			post = append(post, r)
 		default:
 			recov = append(recov, r)
@@ -98,7 +98,7 @@ func storeDies(t *testing.T, tg target) {
 		t.Errorf("no request was sent while the store was down")
 	}
 	for _, r := range append(inFlight, downR...) {
-		if r.status == http.StatusOK && r.end.After(killed) && r.end.Before(restartAt) {
+		if r.Status == http.StatusOK && r.End.After(killed) && r.End.Before(restartAt) {
 			t.Errorf("a 200 while no store ran: %v", r)
 			break
 		}
@@ -107,8 +107,8 @@ func storeDies(t *testing.T, tg target) {
 		t.Errorf("after every client recovered: %v; want only 200s; for example:\n%s", tPost, joinLines(tPost.examples))
 	}
 	srv.checkNoPanic(t)
-	if srv.greeter != nil && srv.greeter.exited() {
-		t.Errorf("greeter exited (%v)", srv.greeter.cmd.ProcessState)
+	if srv.greeter != nil && srv.greeter.Exited() {
+		t.Errorf("greeter exited (code %d)", srv.greeter.Wait(0))
 	}
 
 	goroutines := ""
@@ -129,7 +129,7 @@ func storeDies(t *testing.T, tg target) {
 	// emulator lost the others with its memory).
 	var since []result
 	for _, r := range results {
-		if r.start.After(restartAt) {
+		if r.Start.After(restartAt) {
 			since = append(since, r)
 		}
 	}

@@ -41,7 +41,7 @@ func storeDownAtStart(t *testing.T, tg target) {
 	var srv server
 	if tg.name == greeterTarget.name {
 		g := startGreeter(t, host, project)
-		if err := g.waitListening(30 * time.Second); err != nil {
+		if err := g.WaitListening(30 * time.Second); err != nil {
 			x.update(func(x *row) { x.Notes = "greeter " + err.Error() + ": " + strings.TrimSpace(g.Stderr()) })
 			t.Fatalf("greeter with the store down: %v; want it to listen and answer 503 until the store comes up.\n"+
 				"It stops instead at its startup probe of the database (cmd/greeter/store.go, openFirestore); stderr:\n%s", err, g.Stderr())
@@ -57,7 +57,7 @@ func storeDownAtStart(t *testing.T, tg target) {
 	ws := make([]worker, p().downClients)
 	for i := range ws {
 		if i%2 == 1 {
-			ws[i].cookie = never
+			ws[i].Cookie = never
 		}
 	}
 	l := startLoad(srv.base, ws, false)
@@ -72,13 +72,13 @@ func storeDownAtStart(t *testing.T, tg target) {
 		t.Errorf("store down: a 503 took %v, want within the deadline %v (+%v margin)", tl.max503.Round(time.Millisecond), deadline, margin)
 	}
 	for _, r := range down {
-		if r.got != "" {
-			t.Errorf("store down: a %d sets session cookie %q for a session that was never stored", r.status, r.got)
+		if r.Got != "" {
+			t.Errorf("store down: a %d sets session cookie %q for a session that was never stored", r.Status, r.Got)
 			break
 		}
 	}
 	for _, r := range down {
-		if r.status == http.StatusServiceUnavailable && r.retryAfter == "" {
+		if r.Status == http.StatusServiceUnavailable && r.RetryAfter == "" {
 			t.Errorf("store down: a 503 without Retry-After")
 			break
 		}
@@ -89,13 +89,13 @@ func storeDownAtStart(t *testing.T, tg target) {
 	// the outage may be too short for any request to start after them.)
 	var firstEnd time.Time
 	for _, r := range down {
-		if r.status == http.StatusServiceUnavailable && (firstEnd.IsZero() || r.end.Before(firstEnd)) {
-			firstEnd = r.end
+		if r.Status == http.StatusServiceUnavailable && (firstEnd.IsZero() || r.End.Before(firstEnd)) {
+			firstEnd = r.End
 		}
 	}
 	var later []result
 	for _, r := range down {
-		if r.start.After(firstEnd) {
+		if r.Start.After(firstEnd) {
 			later = append(later, r)
 		}
 	}
@@ -113,11 +113,11 @@ func storeDownAtStart(t *testing.T, tg target) {
 	err := poll(recoveryLimit, 100*time.Millisecond, func() (bool, error) {
 		r := visit(context.Background(), client, srv.base, "")
 		recovering = append(recovering, r)
-		if r.status == http.StatusOK && r.err == nil {
+		if r.Status == http.StatusOK && r.Err == nil {
 			first = r
 			return true, nil
 		}
-		if r.status != http.StatusServiceUnavailable || r.latency() > deadline+margin {
+		if r.Status != http.StatusServiceUnavailable || r.Latency() > deadline+margin {
 			t.Errorf("while the store comes up: %v; want 503 within the deadline, or 200", r)
 		}
 		return false, nil
@@ -128,25 +128,25 @@ func storeDownAtStart(t *testing.T, tg target) {
 		x.update(func(x *row) { x.Recovery = "none in " + recoveryLimit.String() })
 		t.Fatalf("service not resumed %v after the store came up: %v", recoveryLimit, err)
 	}
-	recovery := first.end.Sub(up)
+	recovery := first.End.Sub(up)
 	t.Logf("store up: first 200 after %v (%d requests answered 503 meanwhile)", recovery.Round(time.Millisecond), len(recovering)-1)
 
 	// The service goes on as usual: the session counts, and the cookie of
 	// the session that was never stored gets a session of its own.
-	id := first.got
+	id := first.Got
 	for want := int64(2); want <= 6; want++ {
 		r := visit(context.Background(), client, srv.base, id)
 		all = append(all, r)
-		if r.status != http.StatusOK || r.err != nil || r.views != want || r.got != id {
+		if r.Status != http.StatusOK || r.Err != nil || r.Views != want || r.Got != id {
 			t.Errorf("after recovery, visit %d: %v; want %d views of session %s", want, r, want, id)
 		}
 	}
 	r := visit(context.Background(), client, srv.base, never)
 	all = append(all, r)
-	if r.status != http.StatusOK || r.views != 1 || r.got == never || r.got == "" {
+	if r.Status != http.StatusOK || r.Views != 1 || r.Got == never || r.Got == "" {
 		t.Errorf("never-stored cookie after recovery: %v; want a fresh session", r)
 	}
-	checkDocuments(t, host, project, map[string]bool{id: true, r.got: true})
+	checkDocuments(t, host, project, map[string]bool{id: true, r.Got: true})
 	srv.checkNoPanic(t)
 
 	x.set(count(all))
@@ -199,9 +199,9 @@ func checkDocuments(t testing.TB, host, project string, issued map[string]bool) 
 func latencies503(rs []result) (median time.Duration, fast, n int) {
 	var ds []time.Duration
 	for _, r := range rs {
-		if r.status == http.StatusServiceUnavailable {
-			ds = append(ds, r.latency())
-			if r.latency() <= 100*time.Millisecond {
+		if r.Status == http.StatusServiceUnavailable {
+			ds = append(ds, r.Latency())
+			if r.Latency() <= 100*time.Millisecond {
 				fast++
 			}
 		}

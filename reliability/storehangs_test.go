@@ -62,8 +62,8 @@ func storeHangs(t *testing.T, tg target) {
 	locked := map[string]bool{} // sessions still answering 503 at the end of the wait
 	if err != nil {
 		for _, r := range results {
-			if r.start.After(thawed.Add(hangRecoveryLimit-deadline)) && r.status == http.StatusServiceUnavailable {
-				locked[r.sent] = true
+			if r.Start.After(thawed.Add(hangRecoveryLimit-deadline)) && r.Status == http.StatusServiceUnavailable {
+				locked[r.Sent] = true
 			}
 		}
 		t.Errorf("not every client got a 200 within %v of the thaw: %d sessions still answer 503; "+
@@ -73,13 +73,13 @@ func storeHangs(t *testing.T, tg target) {
 	var hung []result
 	var during, post []result
 	for _, r := range results {
-		if r.end.After(frozen) && r.start.Before(thawed) {
+		if r.End.After(frozen) && r.Start.Before(thawed) {
 			during = append(during, r)
 		}
-		if r.start.After(allUp) {
+		if r.Start.After(allUp) {
 			post = append(post, r)
 		}
-		if r.hang || (r.status == http.StatusServiceUnavailable && r.latency() > deadline+margin) {
+		if r.Hang || (r.Status == http.StatusServiceUnavailable && r.Latency() > deadline+margin) {
 			hung = append(hung, r)
 		}
 	}

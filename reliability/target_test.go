@@ -40,7 +40,7 @@ type target struct {
 var (
 	greeterTarget = target{"greeter binary", func(t *testing.T, host, project string) server {
 		g := startGreeter(t, host, project)
-		if err := g.waitListening(30 * time.Second); err != nil {
+		if err := g.WaitListening(30 * time.Second); err != nil {
 			t.Fatalf("greeter: %v; stderr: %s", err, g.Stderr())
 		}
 		return server{base: g.URL, greeter: g}

@@ -155,6 +155,18 @@ func checkTools() error {
 // FIRESTORE_EMULATOR_HOST.
 func (p *Process) Host() string { return p.host }
 
+// Group returns the id of the running emulator's process group (the
+// gcloud wrapper, its Java server and the log relay), 0 when it is not
+// running.
+func (p *Process) Group() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.run == nil {
+		return 0
+	}
+	return p.run.pgid
+}
+
 // Stop terminates the emulator: SIGTERM to its whole process group, then
 // SIGKILL if it has not exited within 10 s, and waits until no process of the
 // group is left. It removes the log file. Stop is idempotent; Restart may

@@ -23,8 +23,7 @@ func chartSVG(sums []*load.Summary, scenarios []load.Scenario, targets []string)
 	width := left + 2*panelW + gap + 20
 	height := top + panelH + bottom + 28
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	svgStart(&b, width, height)
 
 	panels := []struct {
 		title string
@@ -97,6 +96,12 @@ func chartSVG(sums []*load.Summary, scenarios []load.Scenario, targets []string)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// svgStart opens an SVG document of width × height on a white background.
+func svgStart(b *strings.Builder, width, height float64) {
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	fmt.Fprintf(b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 }
 
 func legend(target string) string {

@@ -7,8 +7,11 @@
 // It runs the micro-benchmarks (10 interleaved rounds, summarised by
 // benchstat), an allocation profile of the middleware, and the load suite
 // of cmd/load against a Firestore emulator it starts itself, on the bare
-// emulator and with 10 ms added to every round trip; about fifteen minutes
-// on two cores. -quick runs everything once, briefly, to check the pipeline.
+// emulator and with 10 ms added to every round trip, and the fleet part (N
+// instances of each app, requests to random instances, and what a million
+// views cost); about twenty minutes on two cores. -quick runs everything
+// once, briefly, to check the pipeline; -scenarios fleet runs the fleet part
+// alone, the rest of the report read from the last results.
 package main
 
 import (
@@ -23,6 +26,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +47,25 @@ type options struct {
 	reuse     bool
 	mode      string
 	rtts      []time.Duration
+	// scenarios selects the parts that run: micro, load, fleet; the others
+	// are read from the results of the last run.
+	scenarios map[string]bool
+	fleet     fleetOptions
 }
+
+// fleetOptions configure the fleet part.
+type fleetOptions struct {
+	sizes    []int
+	duration time.Duration
+	rounds   int
+	warmup   time.Duration
+	chart    string
+	// viewsPerSession is the visit length the costs assume.
+	viewsPerSession int
+}
+
+// parts are the parts of a report, in the order they run.
+var parts = []string{"micro", "load", "fleet"}
 
 func main() {
 	var o options
@@ -58,7 +81,31 @@ func main() {
 	flag.StringVar(&o.results, "results", "results", "directory for the raw results")
 	flag.StringVar(&o.mode, "mode", string(load.Binaries), "how the load runner runs the apps: binary or inproc (see go run ./cmd/load -h)")
 	flag.BoolVar(&o.reuse, "reuse", false, "rewrite the report from the raw results of the last run (re-running only the allocation profile)")
+	scenarios := flag.String("scenarios", strings.Join(parts, ","), "comma-separated parts to run: micro, load, fleet; the others are read from the results of the last run (-scenarios fleet runs the fleet part alone, in a few minutes)")
+	sizes := flag.String("fleet-instances", "1,2,3,4", "fleet part: comma-separated numbers of instances of each app")
+	flag.DurationVar(&o.fleet.duration, "fleet-duration", 5*time.Second, "fleet part: length of one run")
+	flag.IntVar(&o.fleet.rounds, "fleet-rounds", 2, "fleet part: runs per app and number of instances")
+	flag.DurationVar(&o.fleet.warmup, "fleet-warmup", 6*time.Second, "fleet part: warm-up per app at each round trip time")
+	flag.StringVar(&o.fleet.chart, "fleet-chart", "fleet.svg", "fleet chart to write (linked from the report)")
+	flag.IntVar(&o.fleet.viewsPerSession, "views-per-session", 10, "visit length the cost estimate assumes (views per session)")
 	flag.Parse()
+	o.scenarios = map[string]bool{}
+	for _, v := range strings.Split(*scenarios, ",") {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(parts, v) {
+			fmt.Fprintf(os.Stderr, "report: -scenarios: unknown part %q (want micro, load, fleet)\n", v)
+			os.Exit(2)
+		}
+		o.scenarios[v] = !o.reuse
+	}
+	for _, v := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "report: -fleet-instances: bad number %q\n", v)
+			os.Exit(2)
+		}
+		o.fleet.sizes = append(o.fleet.sizes, n)
+	}
 	for _, v := range strings.Split(*rtts, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
@@ -69,6 +116,7 @@ func main() {
 	}
 	if o.quick {
 		o.count, o.benchtime, o.rounds, o.duration, o.warmup = 1, "100x", 1, time.Second, 0
+		o.fleet.duration, o.fleet.rounds, o.fleet.warmup = time.Second, 1, 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -90,6 +138,22 @@ type data struct {
 	Summaries   []*load.Summary
 	Config      load.Config
 	Took        time.Duration
+	// Fleet holds the fleet part's runs and summaries (nil: none).
+	Fleet *fleetFile
+}
+
+// fleetFile is results/fleet.json.
+type fleetFile struct {
+	Started   time.Time            `json:"started"`
+	Results   []*load.FleetResult  `json:"results"`
+	Summaries []*load.FleetSummary `json:"summaries"`
+	Config    struct {
+		Visitors  int     `json:"visitors"`
+		Instances []int   `json:"instances"`
+		Rounds    int     `json:"rounds"`
+		Duration  float64 `json:"duration_s"`
+		Warmup    float64 `json:"warmup_s"`
+	} `json:"config"`
 }
 
 type loadFile struct {
@@ -131,7 +195,7 @@ func run(ctx context.Context, o options) error {
 
 	d.Machine = describeMachine(ctx)
 	var err error
-	if o.reuse {
+	if !o.scenarios["micro"] {
 		if d.MicroRaw, err = os.ReadFile(microPath); err != nil {
 			return err
 		}
@@ -161,7 +225,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	if o.reuse {
+	if !o.scenarios["load"] {
 		b, err := os.ReadFile(loadPath)
 		if err != nil {
 			return err
@@ -206,6 +270,14 @@ func run(ctx context.Context, o options) error {
 	if d.Suite.Emulator != "" {
 		d.Machine.Emulator = d.Suite.Emulator
 	}
+	if d.Fleet, err = fleetPart(ctx, o); err != nil {
+		return err
+	}
+	if d.Fleet != nil {
+		if err := os.WriteFile(o.fleet.chart, []byte(fleetChartSVG(d.Fleet.Summaries, rtt10)), 0o644); err != nil {
+			return err
+		}
+	}
 
 	chartSums := load.AtRTT(d.Summaries, rtt10)
 	if len(chartSums) == 0 {
@@ -224,6 +296,43 @@ func run(ctx context.Context, o options) error {
 		fmt.Println(l)
 	}
 	return nil
+}
+
+// fleetPart runs the fleet part, or reads its results of the last run
+// (nil when there are none), and returns them.
+func fleetPart(ctx context.Context, o options) (*fleetFile, error) {
+	path := filepath.Join(o.results, "fleet.json")
+	if !o.scenarios["fleet"] {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var f fleetFile
+		return &f, json.Unmarshal(b, &f)
+	}
+	cfg := load.FleetConfig{
+		Instances: o.fleet.sizes,
+		Visitors:  16,
+		RTTs:      o.rtts,
+		Run:       load.RunOptions{Duration: o.fleet.duration, MaxRequests: 100000},
+		Rounds:    o.fleet.rounds,
+		Warmup:    o.fleet.warmup,
+		Log:       os.Stderr,
+	}
+	fmt.Fprintf(os.Stderr, "fleet: %v instances, %d visitors, %d rounds of %v, warm-up %v, round trips %v\n", cfg.Instances, cfg.Visitors, cfg.Rounds, o.fleet.duration, cfg.Warmup, cfg.RTTs)
+	f := &fleetFile{Started: time.Now()}
+	var err error
+	if f.Results, err = load.RunFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	f.Summaries = load.SummarizeFleet(f.Results)
+	f.Config.Visitors, f.Config.Instances, f.Config.Rounds = cfg.Visitors, cfg.Instances, cfg.Rounds
+	f.Config.Duration, f.Config.Warmup = o.fleet.duration.Seconds(), o.fleet.warmup.Seconds()
+	b, _ := json.MarshalIndent(f, "", "  ")
+	return f, os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // machine describes where the figures were measured.

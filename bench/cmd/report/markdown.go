@@ -180,6 +180,7 @@ func writeReport(d *data, o options) string {
 
 	writeMicro(&b, d, o)
 	writeLoad(&b, d)
+	writeFleet(&b, d, o)
 	return b.String()
 }
 

@@ -60,17 +60,57 @@ func TestChartIsXML(t *testing.T) {
 		{Scenario: "hot", Target: load.Tutorial, ReqPerSec: 2.5, P99ms: 6000},
 	}
 	svg := chartSVG(sums, load.Scenarios, []string{load.Greeter, load.Tutorial})
+	wellFormed(t, svg)
+	if n := strings.Count(svg, "<rect "); n != 2*3+2+1 { // bars of both panels, legend, background
+		t.Errorf("%d rects", n)
+	}
+}
+
+func TestFleetChartIsXML(t *testing.T) {
+	var sums []*load.FleetSummary
+	for n := 1; n <= 3; n++ {
+		sums = append(sums,
+			&load.FleetSummary{RTTms: 10, Target: load.Greeter, Instances: n, P50ms: 15 * float64(n), P99ms: 70},
+			&load.FleetSummary{RTTms: 10, Target: load.Tutorial, Instances: n, P50ms: 38, P99ms: 50},
+			&load.FleetSummary{RTTms: 0, Target: load.Greeter, Instances: n, P50ms: 3, P99ms: 9})
+	}
+	svg := fleetChartSVG(sums, rtt10)
+	wellFormed(t, svg)
+	if n := strings.Count(svg, "<rect "); n != 2*3*2+2+1 { // bars of both panels (10 ms runs only), legend, background
+		t.Errorf("%d rects", n)
+	}
+	if !strings.Contains(svg, ">4.50<") { // the greeter's p50 at 3 instances: 45 ms = 4.5 round trips
+		t.Errorf("chart lacks the greeter's p50 at 3 instances in round trips:\n%s", svg)
+	}
+}
+
+func TestCostOfAMillionViews(t *testing.T) {
+	c := shapeOf(&load.FleetSummary{Target: load.Greeter, Instances: 3, Views: 2000,
+		Docs: load.DocOps{Reads: 1000, Writes: 2000}, Sessions: 16, CreateDocs: load.DocOps{Writes: 16}})
+	if c.view != (load.DocOps{Reads: 500, Writes: 1000}) || c.session != (load.DocOps{Writes: 1000, Deletes: 1000}) {
+		t.Fatalf("shape %+v", c)
+	}
+	// Sessions of 10 views: 100,000 created and deleted, 900,000 returning views.
+	r, w, d := c.perMillion(10)
+	if r != 450000 || w != 1000000 || d != 100000 {
+		t.Errorf("a million views: %v reads, %v writes, %v deletes", r, w, d)
+	}
+	if got := thousands(1234567.4); got != "1,234,567" {
+		t.Errorf("thousands: %s", got)
+	}
+}
+
+// wellFormed fails t unless svg is well-formed XML.
+func wellFormed(t *testing.T, svg string) {
+	t.Helper()
 	dec := xml.NewDecoder(strings.NewReader(svg))
 	for {
 		_, err := dec.Token()
 		if err == io.EOF {
-			break
+			return
 		}
 		if err != nil {
 			t.Fatalf("chart is not well-formed XML: %v", err)
 		}
-	}
-	if n := strings.Count(svg, "<rect "); n != 2*3+2+1 { // bars of both panels, legend, background
-		t.Errorf("%d rects", n)
 	}
 }

@@ -1,25 +1,19 @@
 package load
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/bench/tutorial"
-	"github.com/firestore-sessions/sessions/internal/freeport"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -52,6 +46,7 @@ type app struct {
 	docID   func(sessionID string) string // the name of a session's document
 	verify  *firestore.Client             // straight to the emulator, not counted
 	probe   *firestore.Client             // along the app's own path to the emulator
+	counter *RPCCounter                   // the app's RPCs
 	closers []func()
 }
 
@@ -64,6 +59,7 @@ func (a *app) close() {
 // finish completes a with the views reader over verify.
 func (a *app) finish(name string, counter *RPCCounter) {
 	a.Name = name
+	a.counter = counter
 	a.RPCs = counter.Snapshot
 	a.RPCTimes = counter.Times
 	sessions := a.verify.Collection("sessions")
@@ -85,10 +81,7 @@ func (a *app) finish(name string, counter *RPCCounter) {
 func newApp(name string) *app {
 	a := &app{project: "bench-" + name, docID: func(id string) string { return id }}
 	if name == Greeter {
-		a.docID = func(id string) string { // the library names documents so
-			sum := sha256.Sum256([]byte(id))
-			return hex.EncodeToString(sum[:])
-		}
+		a.docID = sessions.Handle // the library names documents so
 	}
 	return a
 }
@@ -150,8 +143,8 @@ func startInProcess(ctx context.Context, name, upstream, host string) (_ *app, e
 // startBinary runs the app binary bin as the target called name, on a
 // loopback port, with Firestore project "bench-"+name, reached through a
 // counting proxy to upstream (the emulator at host, or a proxy in front of
-// it).
-func startBinary(ctx context.Context, name, bin, upstream, host string) (_ *app, err error) {
+// it); its output goes to files in dir.
+func startBinary(ctx context.Context, name, bin, dir, upstream, host string) (_ *app, err error) {
 	a := newApp(name)
 	defer func() {
 		if err != nil {
@@ -173,36 +166,17 @@ func startBinary(ctx context.Context, name, bin, upstream, host string) (_ *app,
 	}
 	a.closers = append(a.closers, func() { a.probe.Close() })
 
-	port, err := freeport.Get()
+	p, err := greeterdrive.Start(greeterdrive.Config{Bin: bin, Dir: dir, Emulator: proxy.Addr, Project: a.project, Inherit: true})
 	if err != nil {
-		return nil, err
-	}
-	var logBuf bytes.Buffer
-	cmd := exec.Command(bin)
-	cmd.Env = append(environWithout("PORT", "FIRESTORE_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT", "K_SERVICE", "GAE_SERVICE"),
-		"PORT="+strconv.Itoa(port),
-		"FIRESTORE_EMULATOR_HOST="+proxy.Addr,
-		"GOOGLE_CLOUD_PROJECT="+a.project,
-	)
-	cmd.Stdout = &lockedBuffer{buf: &logBuf}
-	cmd.Stderr = cmd.Stdout
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	a.closers = append(a.closers, func() { stopProcess(cmd, exited) })
-	a.URL = fmt.Sprintf("http://127.0.0.1:%d/", port)
-	pid := cmd.Process.Pid
-	if _, err := processCPU(pid); err == nil {
-		a.CPU = func() (time.Duration, error) { return processCPU(pid) }
+	a.closers = append(a.closers, func() { _, _ = p.Stop(10 * time.Second) })
+	a.URL = p.URL + "/"
+	if _, err := processCPU(p.Pid()); err == nil {
+		a.CPU = func() (time.Duration, error) { return processCPU(p.Pid()) }
 	}
-	if err := waitHTTP(ctx, a.URL+"favicon.ico", exited); err != nil {
-		return nil, fmt.Errorf("%s (%s): %w\n--- its output ---\n%s", name, bin, err, cmd.Stdout.(*lockedBuffer).String())
+	if err := p.WaitListening(30 * time.Second); err != nil {
+		return nil, fmt.Errorf("%s (%s): %w\n--- its output ---\n%s", name, bin, err, p.Output())
 	}
 	a.finish(name, counter)
 	return a, nil
@@ -229,71 +203,13 @@ func (a *app) ready(ctx context.Context) error {
 // BuildBinaries builds the greeter (in the library's module, as its users
 // build it) and the tutorial port into dir.
 func BuildBinaries(ctx context.Context, dir string) (greeter, tut string, err error) {
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/firestore-sessions/sessions").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("locating the library: %w", err)
+	if greeter, err = greeterdrive.Build(ctx, dir, false); err != nil {
+		return "", "", err
 	}
-	root := strings.TrimSpace(string(out))
-	greeter, tut = filepath.Join(dir, "greeter"), filepath.Join(dir, "tutorial")
-	for _, args := range [][]string{
-		{"build", "-C", root, "-o", greeter, "./cmd/greeter"},
-		{"build", "-o", tut, "github.com/firestore-sessions/sessions/bench/cmd/tutorial"},
-	} {
-		if out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
+	tut = filepath.Join(dir, "tutorial")
+	args := []string{"build", "-o", tut, "github.com/firestore-sessions/sessions/bench/cmd/tutorial"}
+	if out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return greeter, tut, nil
-}
-
-func environWithout(keys ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		drop := false
-		for _, d := range keys {
-			drop = drop || k == d
-		}
-		if !drop {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// waitHTTP polls url until any HTTP answer comes, the process exits, or
-// 30 s pass.
-func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	hc := &http.Client{Timeout: 2 * time.Second}
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("exited before serving")
-		case <-ctx.Done():
-			return fmt.Errorf("not serving: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// stopProcess ends a child: SIGTERM, then SIGKILL after 10 s.
-func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
-	_ = cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-exited:
-		return
-	case <-time.After(10 * time.Second):
-	}
-	_ = cmd.Process.Kill()
-	<-exited
 }

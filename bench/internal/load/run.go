@@ -6,7 +6,7 @@ package load
 import (
 	"context"
 	"fmt"
-	"io"
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 	"maps"
 	"net/http"
 	"slices"
@@ -159,52 +159,6 @@ type RunOptions struct {
 	Timeout     time.Duration // per request (0: 30 s)
 }
 
-// page is one answer of a target.
-type page struct {
-	status int
-	views  int64
-	id     string // the session: the session_id cookie set, else the one sent
-}
-
-// get sends GET / with the session cookie id (none if empty).
-func get(ctx context.Context, hc *http.Client, url, id string) (page, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return page{}, err
-	}
-	if id != "" {
-		req.Header.Set("Cookie", "session_id="+id)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return page{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return page{}, err
-	}
-	p := page{status: resp.StatusCode, id: id} // the cookie is set only when it changes
-	for _, c := range resp.Cookies() {
-		if c.Name == "session_id" && c.MaxAge >= 0 {
-			p.id = c.Value
-		}
-	}
-	if p.status == http.StatusOK {
-		if _, err := fmt.Sscanf(string(body), "<body>%d views for ", &p.views); err != nil {
-			return p, fmt.Errorf("unexpected page %q: %w", truncate(string(body), 80), err)
-		}
-	}
-	return p, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
-
 // NewSession creates a session on t and returns its id.
 func NewSession(ctx context.Context, hc *http.Client, t *Target) (string, error) {
 	var lastErr error
@@ -212,16 +166,16 @@ func NewSession(ctx context.Context, hc *http.Client, t *Target) (string, error)
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 		}
-		p, err := get(ctx, hc, t.URL, "")
+		p := greeterdrive.Visit(ctx, hc, t.URL, "")
 		switch {
-		case err != nil:
-			lastErr = err
-		case p.status != http.StatusOK || p.id == "":
-			lastErr = fmt.Errorf("%s: new session: status %d, cookie %q", t.Name, p.status, p.id)
-		case p.views != 1:
-			return "", fmt.Errorf("%s: new session: first view numbered %d", t.Name, p.views)
+		case p.Err != nil:
+			lastErr = p.Err
+		case p.Status != http.StatusOK || p.Got == "":
+			lastErr = fmt.Errorf("%s: new session: status %d, cookie %q", t.Name, p.Status, p.Got)
+		case p.Views != 1:
+			return "", fmt.Errorf("%s: new session: first view numbered %d", t.Name, p.Views)
 		default:
-			return p.id, nil
+			return p.Got, nil
 		}
 	}
 	return "", lastErr
@@ -297,20 +251,20 @@ func Run(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round int
 				}
 				rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 				t0 := time.Now()
-				p, err := get(rctx, hc, urls[(c+k)%len(urls)], ids[session])
+				p := greeterdrive.Visit(rctx, hc, urls[(c+k)%len(urls)], ids[session])
 				lat := time.Since(t0)
 				cancel()
 				log.latencies = append(log.latencies, lat)
 				switch {
-				case err != nil:
+				case p.Err != nil:
 					log.errs++
 					if log.firstErr == nil {
-						log.firstErr = err
+						log.firstErr = p.Err
 					}
-				case p.status != http.StatusOK:
+				case p.Status != http.StatusOK:
 					log.non200++
 				default:
-					log.answers = append(log.answers, answer{session, p.views})
+					log.answers = append(log.answers, answer{session, p.Views})
 				}
 			}
 		})
@@ -406,7 +360,7 @@ func runMiss(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round
 		before := t.Also.RPCs()
 		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		t0 := time.Now()
-		p, err := get(rctx, hc, t.Also.URL, id)
+		p := greeterdrive.Visit(rctx, hc, t.Also.URL, id)
 		lat := time.Since(t0)
 		cancel()
 		measured += lat
@@ -419,10 +373,10 @@ func runMiss(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round
 			rpcs[k] += n
 		}
 		switch {
-		case err != nil:
+		case p.Err != nil:
 			res.Errors++
 			continue
-		case p.status != http.StatusOK:
+		case p.Status != http.StatusOK:
 			res.Non200++
 			continue
 		}
@@ -432,7 +386,7 @@ func runMiss(ctx context.Context, hc *http.Client, t *Target, sc Scenario, round
 			return nil, fmt.Errorf("%s: reading session: %w", t.Name, err)
 		}
 		switch {
-		case p.views != 2 || p.id != id:
+		case p.Views != 2 || p.Got != id:
 			res.OutOfRange++
 		case stored < 2:
 			res.Lost++
@@ -452,19 +406,34 @@ func (res *Result) rates(elapsed time.Duration) {
 	if res.Seconds > 0 {
 		res.ReqPerSec = float64(res.OK) / res.Seconds
 	}
-	slices.Sort(res.latencies)
-	res.P50ms = ms(percentile(res.latencies, 0.50))
-	res.P99ms = ms(percentile(res.latencies, 0.99))
-	if n := len(res.latencies); n > 0 {
-		res.MaxMs = ms(res.latencies[n-1])
+	q := quantiles(res.latencies)
+	res.P50ms, res.P99ms, res.MaxMs = q.p50, q.p99, q.max
+	res.RPCsPerView = rpcsPer(res.RPCs, res.OK)
+}
+
+// latencyQuantiles are quantiles of latencies, in milliseconds.
+type latencyQuantiles struct{ p50, p90, p99, max float64 }
+
+// quantiles sorts lat and returns its quantiles.
+func quantiles(lat []time.Duration) latencyQuantiles {
+	slices.Sort(lat)
+	q := latencyQuantiles{p50: ms(percentile(lat, 0.50)), p90: ms(percentile(lat, 0.90)), p99: ms(percentile(lat, 0.99))}
+	if n := len(lat); n > 0 {
+		q.max = ms(lat[n-1])
 	}
-	var rpcs int64
-	for _, n := range res.RPCs {
-		rpcs += n
+	return q
+}
+
+// rpcsPer returns the RPCs of all methods per view (0 without views).
+func rpcsPer(rpcs map[string]int64, views int) float64 {
+	var sum int64
+	for _, n := range rpcs {
+		sum += n
 	}
-	if res.OK > 0 {
-		res.RPCsPerView = float64(rpcs) / float64(res.OK)
+	if views == 0 {
+		return 0
 	}
+	return float64(sum) / float64(views)
 }
 
 // percentile returns the q-quantile of sorted (nearest rank).

@@ -83,36 +83,18 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 	}
 	suite = &Suite{Started: time.Now(), Emulator: EmulatorVersion(ctx), Mode: cfg.Mode}
 	var bins map[string]string
+	var dir string // of the binaries and their output
 	if cfg.Mode == Binaries {
-		dir, err := os.MkdirTemp("", "bench-apps-")
-		if err != nil {
+		if bins, dir, err = buildApps(ctx, logf); err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		logf("building the greeter and the tutorial port")
-		g, t, err := BuildBinaries(ctx, dir)
-		if err != nil {
-			return nil, err
-		}
-		bins = map[string]string{Greeter: g, Tutorial: t}
 	}
-	host := cfg.Host
-	if host == "" {
-		host = os.Getenv(emulator.EnvHost)
+	host, proc, err := useEmulator(ctx, cfg.Host, logf)
+	if err != nil {
+		return nil, err
 	}
-	var proc *emulator.Process
-	if host == "" {
-		logf("starting the Firestore emulator")
-		if proc, err = emulator.Start(ctx, 0); err != nil {
-			return nil, err
-		}
-		defer func() {
-			if stopErr := proc.Stop(); stopErr != nil && err == nil {
-				err = stopErr
-			}
-		}()
-		host = proc.Host()
-	}
+	defer stopEmulator(proc, &err)
 
 	upstream := host
 	if cfg.RTT > 0 {
@@ -134,7 +116,7 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 		var a *app
 		var err error
 		if cfg.Mode == Binaries {
-			a, err = startBinary(ctx, name, bins[name], upstream, host)
+			a, err = startBinary(ctx, name, bins[name], dir, upstream, host)
 		} else {
 			a, err = startInProcess(ctx, name, upstream, host)
 		}
@@ -223,6 +205,51 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 	}
 	suite.Finished = time.Now()
 	return suite, nil
+}
+
+// buildApps builds the greeter and the tutorial port into a new temporary
+// directory, which the caller removes, and returns their paths by target
+// name.
+func buildApps(ctx context.Context, logf func(string, ...any)) (bins map[string]string, dir string, err error) {
+	if dir, err = os.MkdirTemp("", "bench-apps-"); err != nil {
+		return nil, "", err
+	}
+	logf("building the greeter and the tutorial port")
+	g, t, err := BuildBinaries(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	return map[string]string{Greeter: g, Tutorial: t}, dir, nil
+}
+
+// useEmulator returns the emulator to use: host, else the one named by
+// FIRESTORE_EMULATOR_HOST, else one it starts (proc, which the caller
+// stops).
+func useEmulator(ctx context.Context, host string, logf func(string, ...any)) (string, *emulator.Process, error) {
+	if host == "" {
+		host = os.Getenv(emulator.EnvHost)
+	}
+	if host != "" {
+		return host, nil, nil
+	}
+	logf("starting the Firestore emulator")
+	proc, err := emulator.Start(ctx, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	return proc.Host(), proc, nil
+}
+
+// stopEmulator stops proc, if not nil, and sets *err to its failure unless
+// *err holds one already.
+func stopEmulator(proc *emulator.Process, err *error) {
+	if proc == nil {
+		return
+	}
+	if stopErr := proc.Stop(); stopErr != nil && *err == nil {
+		*err = stopErr
+	}
 }
 
 // warmupTurn is the length of one warm-up turn of one target.

@@ -1,48 +1,40 @@
 package greetertest
 
 import (
-	"github.com/firestore-sessions/sessions"
 	"io"
 	"net/http"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/firestore-sessions/sessions/internal/greeterdrive"
 )
-
-// Greetings are the five greetings of the tutorial.
-var Greetings = []string{"Hello World", "Hallo Welt", "Ciao Mondo", "Salut le Monde", "Hola Mundo"}
-
-// pageText is the page's text as a browser shows it; Page adds the tags.
-var pageText = regexp.MustCompile(`^(\d+) views for "([^"<>&]*)"$`)
 
 // ParseText checks that text reads `N views for "GREETING"`, with one of
 // the five greetings, and returns N and the greeting.
 func ParseText(t testing.TB, text string) (views int, greeting string) {
 	t.Helper()
-	m := pageText.FindStringSubmatch(text)
-	if m == nil {
-		t.Fatalf("page text %q does not read `N views for \"GREETING\"`", text)
+	n, g, err := greeterdrive.ParseText(text)
+	if err == nil {
+		err = greeterdrive.Known(g)
 	}
-	if !slices.Contains(Greetings, m[2]) {
-		t.Fatalf("page text %q: %q is none of the greetings %q", text, m[2], Greetings)
+	if err != nil {
+		t.Fatal(err)
 	}
-	views, _ = strconv.Atoi(m[1])
-	return views, m[2]
+	return int(n), g
 }
 
 // ParsePage checks that body is exactly `<body>N views for "GREETING"</body>`,
 // with one of the five greetings, and returns N and the greeting.
 func ParsePage(t testing.TB, body string) (views int, greeting string) {
 	t.Helper()
-	inner, open := strings.CutPrefix(body, "<body>")
-	inner, closed := strings.CutSuffix(inner, "</body>")
-	if !open || !closed {
-		t.Fatalf("page %q is not <body>…</body>", body)
+	n, g, err := greeterdrive.ParsePage(body)
+	if err == nil {
+		err = greeterdrive.Known(g)
 	}
-	return ParseText(t, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n), g
 }
 
 var client = &http.Client{Timeout: 30 * time.Second}
@@ -72,11 +64,4 @@ func Request(t testing.TB, method, url string, cookie *http.Cookie) (*http.Respo
 
 // SessionCookie returns the session cookie that resp sets, or nil: named
 // __Host-session_id where it is Secure, session_id where it is not.
-func SessionCookie(resp *http.Response) *http.Cookie {
-	for _, c := range resp.Cookies() {
-		if c.Name == sessions.DefaultCookieName || c.Name == "session_id" {
-			return c
-		}
-	}
-	return nil
-}
+func SessionCookie(resp *http.Response) *http.Cookie { return greeterdrive.SessionCookie(resp) }
