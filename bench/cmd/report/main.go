@@ -55,6 +55,7 @@ type options struct {
 
 // fleetOptions configure the fleet part.
 type fleetOptions struct {
+	rtts     []time.Duration
 	sizes    []int
 	duration time.Duration
 	rounds   int
@@ -83,6 +84,7 @@ func main() {
 	flag.BoolVar(&o.reuse, "reuse", false, "rewrite the report from the raw results of the last run (re-running only the allocation profile)")
 	scenarios := flag.String("scenarios", strings.Join(parts, ","), "comma-separated parts to run: micro, load, fleet; the others are read from the results of the last run (-scenarios fleet runs the fleet part alone, in a few minutes)")
 	sizes := flag.String("fleet-instances", "1,2,3,4", "fleet part: comma-separated numbers of instances of each app")
+	fleetRTTs := flag.String("fleet-rtt", "0,2ms,10ms", "fleet part: comma-separated round trip times, one fleet each")
 	flag.DurationVar(&o.fleet.duration, "fleet-duration", 5*time.Second, "fleet part: length of one run")
 	flag.IntVar(&o.fleet.rounds, "fleet-rounds", 2, "fleet part: runs per app and number of instances")
 	flag.DurationVar(&o.fleet.warmup, "fleet-warmup", 6*time.Second, "fleet part: warm-up per app at each round trip time")
@@ -106,14 +108,8 @@ func main() {
 		}
 		o.fleet.sizes = append(o.fleet.sizes, n)
 	}
-	for _, v := range strings.Split(*rtts, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "report: -rtt: %v\n", err)
-			os.Exit(2)
-		}
-		o.rtts = append(o.rtts, d)
-	}
+	o.rtts = parseRTTs("-rtt", *rtts)
+	o.fleet.rtts = parseRTTs("-fleet-rtt", *fleetRTTs)
 	if o.quick {
 		o.count, o.benchtime, o.rounds, o.duration, o.warmup = 1, "100x", 1, time.Second, 0
 		o.fleet.duration, o.fleet.rounds, o.fleet.warmup = time.Second, 1, 0
@@ -316,7 +312,7 @@ func fleetPart(ctx context.Context, o options) (*fleetFile, error) {
 	cfg := load.FleetConfig{
 		Instances: o.fleet.sizes,
 		Visitors:  16,
-		RTTs:      o.rtts,
+		RTTs:      o.fleet.rtts,
 		Run:       load.RunOptions{Duration: o.fleet.duration, MaxRequests: 100000},
 		Rounds:    o.fleet.rounds,
 		Warmup:    o.fleet.warmup,
@@ -378,4 +374,18 @@ func output(ctx context.Context, name string, args ...string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// parseRTTs parses the comma-separated durations of flag name, or exits.
+func parseRTTs(name, list string) []time.Duration {
+	var out []time.Duration
+	for _, v := range strings.Split(list, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "report: %s: %v\n", name, err)
+			os.Exit(2)
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -99,6 +99,51 @@ func targetLines(d *data) []string {
 		}
 		out = append(out, line+fmt.Sprintf(" — target ≥ %d req/s, 0 non-200, 0 lost, distinct counts: %s", minHot2ReqPerSec, verdict(h.ReqPerSec >= minHot2ReqPerSec && clean)))
 	}
+	return append(out, fleetTargetLines(d)...)
+}
+
+// Targets of the fleet part: 3 instances, no affinity.
+const (
+	fleetSize                  = 3
+	maxFleetP50, maxFleetP90   = 1.3, 1.6 // round trips, 10 ms round trips
+	maxFleetP99                = 2.5
+	maxFleetCallsPerView       = 2.05
+	minFleetRatio10, minFleet2 = 2.5, 1.3 // views/s greeter/tutorial at 10 ms and 2 ms
+)
+
+// fleetTargetLines states the fleet part's targets with their figures.
+func fleetTargetLines(d *data) []string {
+	if d.Fleet == nil {
+		return nil
+	}
+	find := func(rttMs float64, target string) *load.FleetSummary {
+		for _, s := range d.Fleet.Summaries {
+			if s.RTTms == rttMs && s.Target == target && s.Instances == fleetSize {
+				return s
+			}
+		}
+		return nil
+	}
+	var out []string
+	if g, t := find(10, load.Greeter), find(10, load.Tutorial); g != nil && t != nil {
+		p50, p90, p99 := g.RTTs(g.P50ms), g.RTTs(g.P90ms), g.RTTs(g.P99ms)
+		out = append(out,
+			fmt.Sprintf("fleet of %d, 10 ms round trips: greeter p50 / p90 / p99 %.2f / %.2f / %.2f round trips (tutorial %.2f / %.2f / %.2f) — target ≤ %.1f / %.1f / %.1f: %s",
+				fleetSize, p50, p90, p99, t.RTTs(t.P50ms), t.RTTs(t.P90ms), t.RTTs(t.P99ms), maxFleetP50, maxFleetP90, maxFleetP99,
+				verdict(p50 <= maxFleetP50 && p90 <= maxFleetP90 && p99 <= maxFleetP99)),
+			fmt.Sprintf("fleet of %d, 10 ms round trips: greeter %.2f Firestore calls per view — target ≤ %.2f: %s", fleetSize, g.RPCsPerView, maxFleetCallsPerView, verdict(g.RPCsPerView <= maxFleetCallsPerView)),
+			fmt.Sprintf("fleet of %d, 10 ms round trips: views/s ratio greeter/tutorial %.2f (%.0f vs %.0f), %d wrong counts — target ≥ %.1f, 0 wrong: %s",
+				fleetSize, g.ViewsPerS/t.ViewsPerS, g.ViewsPerS, t.ViewsPerS, g.Wrong, minFleetRatio10, verdict(g.ViewsPerS/t.ViewsPerS >= minFleetRatio10 && g.Wrong == 0)))
+	}
+	if g, t := find(2, load.Greeter), find(2, load.Tutorial); g != nil && t != nil {
+		out = append(out, fmt.Sprintf("fleet of %d, 2 ms round trips: views/s ratio greeter/tutorial %.2f (%.0f vs %.0f) — target ≥ %.1f: %s",
+			fleetSize, g.ViewsPerS/t.ViewsPerS, g.ViewsPerS, t.ViewsPerS, minFleet2, verdict(g.ViewsPerS/t.ViewsPerS >= minFleet2)))
+	}
+	for _, s := range d.Fleet.Summaries {
+		if s.RTTms == 10 && s.Target == load.Greeter && s.Instances == 1 {
+			out = append(out, fmt.Sprintf("fleet of 1, 10 ms round trips: greeter %.2f Firestore calls per view — target 1.00: %s", s.RPCsPerView, verdict(s.RPCsPerView <= 1.005)))
+		}
+	}
 	return out
 }
 
