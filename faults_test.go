@@ -25,11 +25,10 @@ import (
 // of a call that was applied, or be followed by a hook that runs before the
 // caller sees the answer, to make another operation land right there.
 
-// faults holds the faults armed on a faultyConn, and counts its calls.
+// faults holds the faults armed on a faultyConn.
 type faults struct {
 	mu    sync.Mutex
 	armed []*fault
-	calls map[string]int
 }
 
 // A fault acts on the first call of method (the short name, such as
@@ -66,12 +65,11 @@ func (fl *fault) hasFired() bool {
 }
 
 // take removes and returns the first armed fault for a call of method with
-// request req, if any, and counts the call.
+// request req, if any.
 func (f *faults) take(method string, req any) *fault {
 	method = method[strings.LastIndex(method, "/")+1:]
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls[method]++
 	for i, fl := range f.armed {
 		if fl.method == method && (fl.match == nil || fl.match(req)) {
 			f.armed = slices.Delete(f.armed, i, i+1)
@@ -79,13 +77,6 @@ func (f *faults) take(method string, req any) *fault {
 		}
 	}
 	return nil
-}
-
-// count returns the calls of method made so far.
-func (f *faults) count(method string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[method]
 }
 
 // act runs fl after the server answered with err, and returns the answer
@@ -109,7 +100,7 @@ func (fl *fault) act(err error) error {
 func faultyConn(t *testing.T) (option.ClientOption, *faults) {
 	t.Helper()
 	host := emulator.Require(t)
-	f := &faults{calls: map[string]int{}}
+	f := &faults{}
 	conn, err := grpc.NewClient("passthrough:///"+host,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(emulatorOwner{}),
@@ -179,8 +170,8 @@ func writesOf(req any) []*pb.Write {
 // isCreate matches the Commit that creates one new session document.
 func isCreate(req any) bool {
 	w := writesOf(req)
-	return len(w) == 1 && w[0].GetUpdate() != nil && w[0].GetCurrentDocument().GetExists() == false &&
-		w[0].GetCurrentDocument().GetConditionType() != nil
+	return len(w) == 1 && w[0].GetUpdate() != nil && w[0].GetCurrentDocument().GetConditionType() != nil &&
+		!w[0].GetCurrentDocument().GetExists()
 }
 
 // isRename matches the Commit of a Rename: a create and a delete.

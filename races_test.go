@@ -544,7 +544,9 @@ func waitQueued(t *testing.T, m *Manager, id string, n int) {
 // deadline: the requests get their pages, and the breaker stays closed.
 func TestScenarioShortDeadlineDoesNotSinkItsBatch(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
-		g := &gateStore{Store: st, entered: make(chan int64, 8), release: make(chan struct{})}
+		// release is buffered: a release sent after the held Visit gave up
+		// at its context's end does not wait for a taker.
+		g := &gateStore{Store: st, entered: make(chan int64, 8), release: make(chan struct{}, 2)}
 		m := newManager(t, g, Config{})
 		h := m.Middleware(greet)
 		v := &visitor{t: t, h: h}
@@ -671,7 +673,7 @@ func TestScenarioAtomicOperationsAcrossInstances(t *testing.T) {
 			}
 			return p
 		}
-		failed := func(what string, res []response) {
+		failed := func(t *testing.T, what string, res []response) {
 			t.Helper()
 			for _, r := range res {
 				if r.code != http.StatusOK {
@@ -691,7 +693,7 @@ func TestScenarioAtomicOperationsAcrossInstances(t *testing.T) {
 
 		t.Run("pop", func(t *testing.T) {
 			pops := burst(t, &bar, hs, id, paths(16, func(int) string { return "/pop" }))
-			failed("pop", pops)
+			failed(t, "pop", pops)
 			got := 0
 			for _, r := range pops {
 				if r.body == "true" {
@@ -707,7 +709,7 @@ func TestScenarioAtomicOperationsAcrossInstances(t *testing.T) {
 		})
 
 		t.Run("flash", func(t *testing.T) {
-			failed("flash", burst(t, &bar, hs, id, paths(16, func(i int) string { return "/flash?m=m" + strconv.Itoa(i) })))
+			failed(t, "flash", burst(t, &bar, hs, id, paths(16, func(i int) string { return "/flash?m=m" + strconv.Itoa(i) })))
 			flashes := do(t, hs[1], http.MethodGet, "/flashes", cookieOf(id))
 			msgs := strings.Fields(strings.Trim(flashes.body, "[]"))
 			slices.Sort(msgs)
@@ -720,7 +722,7 @@ func TestScenarioAtomicOperationsAcrossInstances(t *testing.T) {
 
 		t.Run("increment", func(t *testing.T) {
 			incs := burst(t, &bar, hs, id, paths(32, func(int) string { return "/inc" }))
-			failed("increment", incs)
+			failed(t, "increment", incs)
 			var sums []int
 			for _, r := range incs {
 				n, _ := strconv.Atoi(r.body)
@@ -737,7 +739,7 @@ func TestScenarioAtomicOperationsAcrossInstances(t *testing.T) {
 
 		t.Run("modify", func(t *testing.T) {
 			mods := burst(t, &bar, hs, id, paths(32, func(i int) string { return "/modify?i=" + strconv.Itoa(i) }))
-			failed("modify", mods)
+			failed(t, "modify", mods)
 			var list, want []int
 			for _, x := range asList(stored(t).Values["list"]) {
 				n, _ := x.(int64)
