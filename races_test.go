@@ -496,17 +496,23 @@ func TestScenarioSetRefusesWhatFirestoreRefuses(t *testing.T) {
 }
 
 // gateStore holds every Visit, while armed, until the test lets it through
-// (or its context ends), and reports each held Visit's view count.
+// (or its context ends), and reports each held Visit.
 type gateStore struct {
 	Store
 	armed   atomic.Bool
-	entered chan int64
+	entered chan heldVisit
 	release chan struct{}
+}
+
+// heldVisit is a Visit that a gateStore holds.
+type heldVisit struct {
+	ctx   context.Context
+	views int64
 }
 
 func (g *gateStore) Visit(ctx context.Context, id string, views int64) (Record, error) {
 	if g.armed.Load() {
-		g.entered <- views
+		g.entered <- heldVisit{ctx, views}
 		select {
 		case <-g.release:
 		case <-ctx.Done():
@@ -546,7 +552,7 @@ func TestScenarioShortDeadlineDoesNotSinkItsBatch(t *testing.T) {
 	eachStore(t, func(t *testing.T, st Store) {
 		// release is buffered: a release sent after the held Visit gave up
 		// at its context's end does not wait for a taker.
-		g := &gateStore{Store: st, entered: make(chan int64, 8), release: make(chan struct{}, 2)}
+		g := &gateStore{Store: st, entered: make(chan heldVisit, 8), release: make(chan struct{}, 2)}
 		m := newManager(t, g, Config{})
 		h := m.Middleware(greet)
 		v := &visitor{t: t, h: h}
@@ -559,6 +565,7 @@ func TestScenarioShortDeadlineDoesNotSinkItsBatch(t *testing.T) {
 		<-g.entered
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
 		defer cancel()
+		loadDeadline, _ := ctx.Deadline()
 		loaded := make(chan error, 1)
 		go func() {
 			_, err := m.Load(ctx, id)
@@ -570,11 +577,16 @@ func TestScenarioShortDeadlineDoesNotSinkItsBatch(t *testing.T) {
 		}
 		waitQueued(t, m, id, 5)
 		g.release <- struct{}{} // the first visit ends; the batch of the Load and the 4 is held
-		if n := <-g.entered; n != 5 {
-			t.Fatalf("the batch after the first visit counts %d views, want 5 (the Load and 4 requests): the machine is too slow for a 60 ms deadline", n)
+		batch := <-g.entered
+		if batch.views != 5 {
+			t.Fatalf("the batch after the first visit counts %d views, want 5 (the Load and 4 requests): the machine is too slow for a 60 ms deadline", batch.views)
 		}
 		err := <-loaded
 		t.Logf("Load with a 60 ms deadline: %v", err)
+		if d, ok := batch.ctx.Deadline(); ok && !d.After(loadDeadline) {
+			t.Errorf("the batch's store call ends at %v, with the Load's deadline: it must run within its members' latest", d.Sub(loadDeadline))
+			<-batch.ctx.Done() // and so it fails
+		}
 		g.release <- struct{}{} // after the Load's deadline
 		var seen []int
 		for range 5 {
