@@ -78,6 +78,11 @@ func (s *Session) renew(ctx context.Context, op string, with func() Change) erro
 	}
 	ctx, cancel := s.mgr.storeContext(ctx)
 	defer cancel()
+	release, err := s.mgr.turns.take(ctx, s.id)
+	if err != nil {
+		return fmt.Errorf("sessions: %s: waiting for the session's other changes: %w", op, err)
+	}
+	defer release()
 	newID := newID()
 	var rec Record
 	for try := 0; ; try++ {

@@ -31,6 +31,7 @@ type shared struct {
 	collection string     // of the store's documents, for their size
 	owners     OwnerIndex // the store, when it is one
 	visits     visits
+	turns      turns          // of the read-modify-writes of each session
 	touches    sync.WaitGroup // background slides of expiries
 	breaker    breaker
 	now        func() time.Time // the clock; tests replace it

@@ -193,7 +193,7 @@ func TestScenarioSetOwnerKeepsSlidExpiry(t *testing.T) {
 	eachFleet(t, 2, func(t *testing.T, stores []Store) {
 		ctx := context.Background()
 		clock := newTestClock()
-		ms := managers(t, stores, Config{IdleTimeout: 30 * time.Minute, Clock: clock.now})
+		ms := managers(t, stores, Config{Lifetime: Lifetime{Idle: 30 * time.Minute}, Clock: clock.now})
 		v := &visitor{t: t, h: ms[1].Middleware(http.HandlerFunc(scenPage))}
 		v.get("/") // t=0
 		held, err := ms[0].Load(ctx, v.id)
@@ -355,7 +355,7 @@ func TestScenarioAttributesAreFieldLevel(t *testing.T) {
 			t.Errorf("stored: owner %q, idle %v (%v); want alice, 2h", rec.Owner, rec.Idle, err)
 		}
 		list, err := ms[1].OwnerSessions(ctx, "alice")
-		if err != nil || len(list) != 1 || list[0].Handle != Handle(v.id) {
+		if _, ok := list[Handle(v.id)]; err != nil || len(list) != 1 || !ok {
 			t.Errorf("alice's sessions: %+v (%v), want this one", list, err)
 		}
 		if n, err := ms[1].DestroyOwnerSessions(ctx, "alice"); n != 1 || err != nil {
