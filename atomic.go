@@ -316,7 +316,7 @@ func pause(ctx context.Context, try int) error {
 const flashKey = "flashes"
 
 // AddFlash adds a message to show on a later page, typically the one a
-// form's POST redirects to. Messages are kept in order under [flashKey]
+// form's POST redirects to. Messages are kept in order under "flashes"
 // until Flashes reads them; adding is atomic, so concurrent requests'
 // messages are all kept.
 func (s *Session) AddFlash(ctx context.Context, msg string) error {

@@ -17,7 +17,7 @@ import (
 type Config struct {
 	// CookieName names the session cookie. Default: "__Host-session_id"
 	// ([DefaultCookieName]) for a Secure cookie without Domain and with Path
-	// "/", the usual case, and "session_id" ([defaultPlainCookieName]) when
+	// "/", the usual case, and "session_id" when
 	// Insecure, Domain or Path is set. Browsers accept a "__Host-" cookie only over HTTPS, with
 	// Secure, Path=/ and no Domain, so a sibling subdomain or a plain-HTTP
 	// page cannot plant a session cookie of that name (cookie tossing); New
@@ -47,7 +47,7 @@ type Config struct {
 	// requests send it (as "Authorization: Bearer <id>" when TokenHeader is
 	// "Authorization"), and a response that gives the session a new id (a
 	// new session, Renew, a lazy session's first change) carries it in the
-	// same header, or in Session-Token ([tokenResponseHeader]) for
+	// same header, or in Session-Token for
 	// Authorization; Destroy answers with that header empty. Such a Manager
 	// sets no cookie. TokenHeader is the default of all the Manager's
 	// routes: to serve an API beside browser pages, leave it empty and give
@@ -81,9 +81,9 @@ type Config struct {
 	// replaces for one session. Its Idle ends a session that is not used
 	// for this long; requests move the expiry forward. The server
 	// enforces it: the cookie lives until Max's end, so that it needs no
-	// refreshing. Default 24 hours ([defaultIdle]). Its Max ends a session
+	// refreshing. Default 24 hours. Its Max ends a session
 	// this long after its creation however often it is used. Default 7
-	// days ([defaultMax]). Its BrowserSession sends new sessions' cookies
+	// days. Its BrowserSession sends new sessions' cookies
 	// without Max-Age, so that browsers drop them when they close.
 	Lifetime Lifetime
 
@@ -94,8 +94,9 @@ type Config struct {
 	Timeout time.Duration
 
 	// Lazy stores a new session only when the handler changes it (Set,
-	// Renew, SetOwner, SetLifetime): until then a request without a valid session gets a
-	// session that is not stored, has no id and no cookie, and costs no
+	// Increment, Modify, AddFlash, Login, Renew, SetOwner, SetLifetime):
+	// until then a request without a valid session gets a session that is
+	// not stored, has no id and no cookie, and costs no
 	// store call. Its view count starts at the request that stores it. Choose
 	// it when sessions matter only once the visitor does something (signs in,
 	// fills a cart) and anonymous traffic (crawlers, uptime checks, link
@@ -123,12 +124,13 @@ type Config struct {
 	Logger *slog.Logger
 
 	// TracerProvider and MeterProvider receive the Manager's OpenTelemetry
-	// spans (one per store call, as children of the request's span when the
-	// request is traced, as by otelhttp) and metrics (views, sessions created, store
-	// latency and errors by gRPC code, coalesced batch sizes, and the
-	// Firestore store's cache hits and conflicts). Default: the global
-	// providers (otel.GetTracerProvider, otel.GetMeterProvider), which do
-	// nothing until the application installs an SDK.
+	// spans (one per store call of a traced request, as by otelhttp, as
+	// children of the request's span) and metrics (views, sessions created,
+	// store latency and errors by gRPC code, coalesced batch sizes; the
+	// Firestore store's cache metrics go to FirestoreConfig.MeterProvider).
+	// Default: the global providers (otel.GetTracerProvider,
+	// otel.GetMeterProvider), which do nothing until the application
+	// installs an SDK.
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 

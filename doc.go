@@ -5,9 +5,9 @@
 // It is Google's tutorial "Handling sessions with Firestore" made into a
 // library: before the handler runs, the middleware reads the session id
 // from the cookie, loads the session and counts the view in one Firestore
-// transaction (creating the session, under a new id the server chooses,
-// when there is none), and puts the session into the request context;
-// after the handler, it saves the values the handler changed.
+// write (creating the session, under a new id the server chooses, when
+// there is none), and puts the session into the request context; before
+// the response goes, it saves the values the handler changed.
 //
 // The tutorial's transaction (read, increment, write, holding a lock) is
 // replaced by one write that cannot conflict: Firestore's atomic increment

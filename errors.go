@@ -37,8 +37,8 @@ var (
 	// waiting for it again, until a probe finds it back.
 	ErrUnavailable = errors.New("sessions: store unavailable, failing fast")
 	// ErrTooLarge means a change would take a session's document past one of
-	// Firestore's limits: MaxDocumentBytes, maxFields, maxFieldPathBytes, or
-	// 20 levels of nested maps and arrays. Session.Set reports it before the
+	// Firestore's limits: MaxDocumentBytes, 20,000 fields, field paths of
+	// 1,499 bytes, or 20 levels of nested maps and arrays. Session.Set reports it before the
 	// handler answers, whatever the store.
 	ErrTooLarge = errors.New("sessions: value exceeds a Firestore document limit")
 	// ErrUnsupportedType means a value cannot be stored: see Session.Set.

@@ -23,7 +23,7 @@ func Example_readme() {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := sessions.FromContext(r.Context())
 		if name := r.FormValue("name"); name != "" {
-			if err := s.Set("name", name); err != nil { // saved when the handler returns
+			if err := s.Set("name", name); err != nil { // saved before the response goes
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}

@@ -68,8 +68,8 @@ func New(store Store, cfg Config) (*Manager, error) {
 // it an alice.Constructor: alice.New(m.Middleware).Then(h).
 //
 // For each request, before next runs, it reads the session id from the
-// cookie, then in one store transaction loads the session and counts this
-// view; a request with no valid cookie, or whose session is unknown or
+// cookie, then in one store call (Store.Visit) loads the session and counts
+// this view; a request with no valid cookie, or whose session is unknown or
 // expired, gets a new session with a new server-chosen id. It puts the
 // session into the request context ([FromContext]) and the cookie into the
 // response headers, so the cookie is sent even when next flushes or
@@ -79,7 +79,10 @@ func New(store Store, cfg Config) (*Manager, error) {
 // ErrorHandler answers them at once with [ErrUnavailable], while one
 // request every half second probes the store, until it answers again.
 //
-// After next returns it saves the values next changed, and only those.
+// It saves the values next changed, and only those: before the response
+// headers go, so that a failed save is answered by Config.ErrorHandler
+// instead of next's response, and what next changed after that when it
+// returns.
 //
 // Every request through the middleware is a view of a session, HEAD and
 // /favicon.ico included: wrap the routes of pages, not a whole mux that
