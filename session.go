@@ -16,7 +16,7 @@ import (
 // [FromContext].
 //
 // Reads see the session as stored when the request began, plus this
-// request's own changes. Set, Delete and Clear are saved as field-level
+// request's own changes. Set and Delete are saved as field-level
 // updates of only the changed keys, so concurrent requests that change
 // different keys do not overwrite each other: before the response headers
 // go out (so that a failed save can still be answered with an error), and

@@ -78,7 +78,7 @@ type Store interface {
 // Firestore collection, as [FirestoreStore] does. The Manager counts the
 // document's name in its size, so that Session.Set refuses exactly what
 // Firestore would (see [MaxDocumentBytes]); other stores are sized as
-// documents of [defaultCollection].
+// documents of the collection "sessions".
 type DocumentStore interface {
 	Store
 	// Collection returns the name of the collection of session documents.
@@ -103,8 +103,8 @@ type Record struct {
 	Views int64
 	// Created is when the session was created.
 	Created time.Time
-	// Expires is when the session ends: the idle expiry, moved forward by
-	// visits but never past Deadline. Firestore stores it as the timestamp
+	// Expires is when the session ends: the idle expiry, which the Manager
+	// moves forward as the session is used, never past Deadline. Firestore stores it as the timestamp
 	// field expiresAt, ready for a TTL policy.
 	Expires time.Time
 	// Deadline is when the session ends however often it is used: its
