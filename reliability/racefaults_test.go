@@ -3,9 +3,9 @@ package reliability
 import (
 	"context"
 	"errors"
+	"github.com/firestore-sessions/sessions/internal/tcpproxy"
 	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,130 +96,11 @@ func (s *lostStream) RecvMsg(m any) error {
 	return status.Errorf(s.code, "race suite: the answer of %s was lost after the server sent it", s.method)
 }
 
-// dropProxy is a TCP proxy in front of the emulator, one per race-suite
-// instance: when armed, it drops the next chunk the emulator sends and
-// resets both sides of that connection, so that every call in flight on it
-// loses its answer, whether the server applied it or not.
-type dropProxy struct {
-	ln     net.Listener
-	target string
-	armed  atomic.Bool
-	drops  atomic.Int64 // answers dropped with a reset
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func newDropProxy(target string) (*dropProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &dropProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.serve()
-	return p, nil
-}
-
-func (p *dropProxy) Addr() string { return p.ln.Addr().String() }
-
-// arm makes the proxy drop the next answer.
-func (p *dropProxy) arm() { p.armed.Store(true) }
-
-func (p *dropProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		c.Close()
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *dropProxy) untrack(c net.Conn) {
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-	c.Close()
-}
-
-func (p *dropProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		if !p.track(c) || !p.track(u) {
-			c.Close()
-			u.Close()
-			continue
-		}
-		p.wg.Add(2)
-		go func() { // client → emulator
-			defer p.wg.Done()
-			io.Copy(u, c)
-			p.untrack(u)
-			p.untrack(c)
-		}()
-		go func() { // emulator → client, where answers are dropped
-			defer p.wg.Done()
-			defer p.untrack(c)
-			defer p.untrack(u)
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := u.Read(buf)
-				if n > 0 {
-					if p.armed.CompareAndSwap(true, false) {
-						p.drops.Add(1)
-						reset(c)
-						reset(u)
-						return
-					}
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
-	}
-}
-
-// reset closes c with a TCP RST instead of a FIN.
-func reset(c net.Conn) {
-	if t, ok := c.(*net.TCPConn); ok {
-		t.SetLinger(0)
-	}
-	c.Close()
-}
-
-func (p *dropProxy) Close() {
-	p.ln.Close()
-	p.mu.Lock()
-	p.closed = true
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
 // faultyConn dials the emulator through proxy, with the interceptor in the
 // connection, as the emulator's admin (as the firestore library does for
 // FIRESTORE_EMULATOR_HOST), reconnecting quickly after a reset.
-func faultyConn(proxy *dropProxy, l *lostAnswers) (*grpc.ClientConn, error) {
-	return grpc.NewClient("passthrough:///"+proxy.Addr(),
+func faultyConn(proxy *tcpproxy.Proxy, l *lostAnswers) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///"+proxy.Addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(raceOwnerCreds{}),
 		grpc.WithUnaryInterceptor(l.unary),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/firestore-sessions/sessions/internal/tcpproxy"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -227,7 +228,7 @@ func (c *fakeClock) step(d time.Duration) {
 // and proxy in it), store, Manager and HTTP server.
 type raceInstance struct {
 	srv   *httptest.Server
-	proxy *dropProxy
+	proxy *tcpproxy.Proxy
 	lost  *lostAnswers
 	m     *sessions.Manager
 	logs  *syncBuffer
@@ -235,7 +236,7 @@ type raceInstance struct {
 
 func startRaceInstance(t *testing.T, host, project string, clock *fakeClock, seed uint64) *raceInstance {
 	t.Helper()
-	proxy, err := newDropProxy(host)
+	proxy, err := tcpproxy.Start(host, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +434,7 @@ func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visito
 		}
 	}
 	if drop {
-		inst.proxy.arm()
+		inst.proxy.DropNextAnswer()
 	}
 	c.Start, c.FakeStart = time.Since(h.base), h.clock.since()
 	resp, err := h.client.Do(req)
@@ -533,7 +534,7 @@ func runRaceHistory(t *testing.T, host string, seed uint64, size raceSize) raceR
 	slices.SortFunc(res.calls, func(a, b *call) int { return a.N - b.N })
 	for _, in := range h.instances {
 		res.lostInjected += in.lost.injected.Load()
-		res.dropped += in.proxy.drops.Load()
+		res.dropped += in.proxy.Drops()
 	}
 	res.violations, res.checked = checkHistory(model{Idle: raceIdle, Max: raceMax}, res.calls)
 	if len(res.violations) > 0 {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/firestore-sessions/sessions/internal/tcpproxy"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -17,7 +18,6 @@ import (
 
 	apiv1 "cloud.google.com/go/firestore/apiv1"
 	pb "cloud.google.com/go/firestore/apiv1/firestorepb"
-	"github.com/firestore-sessions/sessions/bench/internal/load"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -43,7 +43,7 @@ func main() {
 	ctx := context.Background()
 	up := *host
 	if *rtt > 0 {
-		d, err := load.StartDelayProxy(*host, *rtt)
+		d, err := tcpproxy.Start(*host, *rtt)
 		if err != nil {
 			panic(err)
 		}

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"github.com/firestore-sessions/sessions/internal/tcpproxy"
 	"io"
 	"maps"
 	"math/rand/v2"
@@ -167,7 +168,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (results []*FleetResult, err
 func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[string]string, dir, host string, rtt time.Duration, most int, logf func(string, ...any)) ([]*FleetResult, error) {
 	upstream := host
 	if rtt > 0 {
-		delay, err := StartDelayProxy(host, rtt)
+		delay, err := tcpproxy.Start(host, rtt)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"github.com/firestore-sessions/sessions/internal/tcpproxy"
 	"io"
 	"maps"
 	"net"
@@ -39,7 +40,7 @@ type Config struct {
 	// when the suite started it; otherwise the targets' data is deleted.
 	Restart bool
 	// RTT is added to every round trip between the apps and Firestore by a
-	// DelayProxy in front of the emulator: what an app on App Engine or
+	// tcpproxy.Proxy in front of the emulator: what an app on App Engine or
 	// Cloud Run pays to reach Firestore (0: loopback only).
 	RTT time.Duration
 	// Log receives one line per run; nil: none.
@@ -98,7 +99,7 @@ func RunSuite(ctx context.Context, cfg Config) (suite *Suite, err error) {
 
 	upstream := host
 	if cfg.RTT > 0 {
-		delay, err := StartDelayProxy(host, cfg.RTT)
+		delay, err := tcpproxy.Start(host, cfg.RTT)
 		if err != nil {
 			return nil, err
 		}
