@@ -204,7 +204,29 @@ func writeFleet(b *strings.Builder, d *data, o options) {
 			s.RTTms, s.Target, s.Instances, num(s.ViewsPerS), num(s.P50ms), num(s.P90ms), num(s.P99ms), rt,
 			s.RPCsPerView, breakdown(s.RPCs), s.Views, s.Wrong, s.Non200, s.Errors, cpuText(s.EmulatorCPUPerViewUs))
 	}
+	writeFleetCPU(b, d)
 	writeCost(b, d, o)
+}
+
+// writeFleetCPU says what bounds the fleet's latency on this machine: the
+// CPU its views take, and Little's law for sequential visitors.
+func writeFleetCPU(b *strings.Builder, d *data) {
+	for _, s := range d.Fleet.Summaries {
+		if s.RTTms != 10 || s.Target != load.Greeter || s.Instances != fleetSize || s.EmulatorCPUPerViewUs == 0 {
+			continue
+		}
+		cpu := (s.EmulatorCPUPerViewUs + s.AppCPUPerViewUs) / 1e6
+		p := func(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
+		p("")
+		p("**What bounds the latency here.** %d visitors that each send their next request when the last one is", d.Fleet.Config.Visitors)
+		p("answered keep %d requests in flight, so a view takes %d / views per second (Little's law): the", d.Fleet.Config.Visitors, d.Fleet.Config.Visitors)
+		p("latency falls only as the rate rises. With %d instances at 10 ms round trips the greeter served %s views/s,", s.Instances, num(s.ViewsPerS))
+		p("each taking %s µs of the emulator's CPU and %s µs of the greeter processes' (the load generator's own", num(s.EmulatorCPUPerViewUs), num(s.AppCPUPerViewUs))
+		p("comes on top): %.2f of the machine's %s cores. The view itself is one Commit (calls per view above), one", cpu*s.ViewsPerS, orUnknown(d.Machine.NProc))
+		p("round trip; the rest of its latency is waiting for a core shared with the emulator, which production")
+		p("Firestore does not take from the app. With fewer visitors in flight the same path comes closer to one round")
+		p("trip (`go run ./cmd/load -fleet 3 -rtt 10ms -visitors 4`).")
+	}
 }
 
 // writeCost writes what a million views cost.
