@@ -144,7 +144,7 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 		return err
 	}
 	rec.Values = copyValues(rec.Values)
-	res, err := f.commit(ctx, createWrite(ref.Path, rec, 1))
+	_, err = f.commit(ctx, createWrite(ref.Path, rec, 1))
 	if err != nil && unknownOutcome(err) {
 		// The create may have been applied: find out before answering.
 		if snap, rerr := f.read(f.resolveContext(ctx), ref); rerr == nil {
@@ -157,7 +157,6 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 	if err != nil {
 		return storeError("create", err)
 	}
-	_ = res
 	f.cache.put(ref.Path, rec, 1, false)
 	return nil
 }
