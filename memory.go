@@ -116,26 +116,50 @@ func (r *memRecord) check() error {
 }
 
 // applied returns r with c applied, and the sums of c.Add; r itself is
-// left as it is.
+// left as it is. The values of the result are a new slice, holding r's
+// (which are never changed in place) and copies of c's.
 func (r *memRecord) applied(c Change) (memRecord, map[string]int64, error) {
-	rec := r.record()
-	for k := range c.Add {
-		if v, ok := rec.Values[k]; ok {
-			if _, isInt := v.(int64); !isInt {
-				return memRecord{}, nil, fmt.Errorf("%w: value %q is %s, not an integer", ErrWrongType, truncate(k, 40), describe(v))
-			}
-		}
-	}
-	c.applyTo(&rec)
+	next := *r
+	next.values = make([]memValue, 0, len(r.values)+len(c.Set)+len(c.Add))
 	var sums map[string]int64
 	if len(c.Add) > 0 {
 		sums = make(map[string]int64, len(c.Add))
-		for k := range c.Add {
-			sums[k] = rec.Values[k].(int64)
+	}
+	for _, kv := range r.values {
+		_, set := c.Set[kv.key]
+		if n, add := c.Add[kv.key]; add && !set {
+			old, ok := kv.value.(int64)
+			if !ok {
+				return memRecord{}, nil, fmt.Errorf("%w: value %q is %s, not an integer", ErrWrongType, truncate(kv.key, 40), describe(kv.value))
+			}
+			sums[kv.key] = old + n
+			continue
+		}
+		if !set && !slices.Contains(c.Delete, kv.key) {
+			next.values = append(next.values, kv)
 		}
 	}
-	next, err := newMemRecord(rec)
-	return next, sums, err
+	for k, v := range c.Set {
+		if n, add := c.Add[k]; add {
+			old, ok := v.(int64)
+			if !ok {
+				return memRecord{}, nil, fmt.Errorf("%w: value %q is %s, not an integer", ErrWrongType, truncate(k, 40), describe(v))
+			}
+			sums[k] = old + n
+			continue
+		}
+		next.values = append(next.values, memValue{k, copyValue(v)})
+	}
+	for k, n := range c.Add {
+		if _, done := sums[k]; !done {
+			sums[k] = n // a missing value counts as 0
+		}
+		next.values = append(next.values, memValue{k, sums[k]})
+	}
+	attrs := c
+	attrs.Set, attrs.Delete, attrs.Add = nil, nil, nil
+	attrs.applyAttrs(&next.Record)
+	return next, sums, next.check()
 }
 
 // NewMemoryStore returns an empty MemoryStore with the default bounds.

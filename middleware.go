@@ -127,15 +127,9 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		// The changes made before the response starts are saved before its
-		// headers go, so that a failed save is answered as an error.
-		rw.flush = func() error {
-			err := m.save(r.Context(), s, false)
-			if err != nil {
-				m.logFailure(r, "save", err)
-			}
-			return err
-		}
-		rw.fail = func(err error) { m.cfg.ErrorHandler(w, r, err) }
+		// headers go (see saveEarly), so that a failed save is answered as
+		// an error.
+		rw.s, rw.r = s, r
 		next.ServeHTTP(rw, r.WithContext(newContext(r.Context(), s)))
 		rw.commit() // a handler that wrote nothing: net/http sends the headers now
 		if err := m.save(r.Context(), s, true); err != nil {
@@ -261,6 +255,16 @@ func (m *Manager) storeVisit(ctx context.Context, id string, views int64) (Recor
 		err = wrap("visit", err)
 	}
 	return rec, err
+}
+
+// saveEarly saves the changes that the handler of r made to s before its
+// response started, and logs a failure.
+func (m *Manager) saveEarly(r *http.Request, s *Session) error {
+	err := m.save(r.Context(), s, false)
+	if err != nil {
+		m.logFailure(r, "save", err)
+	}
+	return err
 }
 
 // save stores the changes made to s since the last save, and ends s when

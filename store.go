@@ -176,6 +176,11 @@ func (c *Change) applyTo(rec *Record) {
 		values[k] = old + n
 	}
 	rec.Values = values
+	c.applyAttrs(rec)
+}
+
+// applyAttrs applies the attributes c changes to rec.
+func (c *Change) applyAttrs(rec *Record) {
 	if c.Owner != nil {
 		rec.Owner = *c.Owner
 	}

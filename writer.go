@@ -20,14 +20,15 @@ import (
 // It keeps the optional interfaces of the writer it wraps: Flush and Hijack
 // directly, everything else through Unwrap and http.ResponseController.
 //
-// Before the headers go, it runs flush, which saves the session's changes;
-// if that fails, fail answers the request with the error on the wrapped
-// writer instead, and what the handler writes after is discarded.
+// Before the headers go, it saves the changes of the request's session
+// (s, when set); if that fails, the Manager's ErrorHandler answers the
+// request with the error on the wrapped writer instead, and what the
+// handler writes after is discarded.
 type responseWriter struct {
 	http.ResponseWriter
 	beforeSend func(http.Header) // the last look at the headers before they go
-	flush      func() error      // runs once, before the headers go; nil: none
-	fail       func(error)       // answers instead when flush fails
+	s          *Session          // saved before the headers go; nil: none
+	r          *http.Request     // its request
 
 	mu     sync.Mutex
 	wrote  bool
@@ -52,12 +53,12 @@ func (w *responseWriter) stage(f func(http.Header)) bool {
 // handler's response goes out: false once flush failed.
 func (w *responseWriter) commit() bool {
 	w.mu.Lock()
-	flush := w.flush
-	w.flush = nil
+	s := w.s
+	w.s = nil
 	w.mu.Unlock()
 	var err error
-	if flush != nil {
-		err = flush() // unlocked: it takes the session's lock, which Renew holds while it stages
+	if s != nil {
+		err = s.mgr.saveEarly(w.r, s) // unlocked: it takes the session's lock, which Renew holds while it stages
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -75,7 +76,7 @@ func (w *responseWriter) commit() bool {
 	}
 	if err != nil {
 		w.failed = true
-		w.fail(err)
+		s.mgr.cfg.ErrorHandler(w.ResponseWriter, w.r, err)
 	}
 	return !w.failed
 }
