@@ -14,6 +14,7 @@ import (
 	pb "cloud.google.com/go/firestore/apiv1/firestorepb"
 	"github.com/googleapis/gax-go/v2"
 	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -145,9 +146,11 @@ func (f *FirestoreStore) Create(ctx context.Context, id string, rec Record) erro
 	}
 	rec.Values = copyValues(rec.Values)
 	_, err = f.commit(ctx, createWrite(ref.Path, rec, 1))
-	if err != nil && unknownOutcome(err) {
+	if err != nil && unknownOutcome(err) && ctx.Err() == nil {
 		// The create may have been applied: find out before answering.
-		if snap, rerr := f.read(f.resolveContext(ctx), ref); rerr == nil {
+		// (When the request's own time ran out, it gets its error: an
+		// orphan document, if any, is no one's session, and TTL ends it.)
+		if snap, rerr := f.read(ctx, ref); rerr == nil {
 			if got, _ := decodeSnap(snap); got.Created.Equal(rec.Created) {
 				f.cache.put(ref.Path, got, 1, false)
 				return nil
@@ -324,10 +327,13 @@ func (f *FirestoreStore) read(ctx context.Context, ref *firestore.DocumentRef) (
 // commit sends writes in one Commit, without the client's automatic retry:
 // a retry after a lost answer could count views twice (the first attempt
 // may have committed), so an unknown outcome is the caller's to resolve, or
-// an error for the request. It returns the first write's result.
+// an error for the request. It returns the first write's result. A Commit
+// waits, within ctx, for a connection that is reconnecting rather than
+// failing at once: nothing has been sent then, and service resumes as soon
+// as the store answers again.
 func (f *FirestoreStore) commit(ctx context.Context, writes ...*pb.Write) (*pb.WriteResult, error) {
 	res, err := f.raw.Commit(ctx, &pb.CommitRequest{Database: f.database, Writes: writes},
-		gax.WithRetry(func() gax.Retryer { return nil }))
+		gax.WithRetry(func() gax.Retryer { return nil }), gax.WithGRPCOptions(grpc.WaitForReady(true)))
 	if err != nil {
 		return nil, err
 	}
@@ -342,18 +348,6 @@ func unknownOutcome(err error) bool {
 		return true
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
-
-// resolveTimeout bounds the read that finds out whether a call whose answer
-// was lost was applied.
-const resolveTimeout = 2 * time.Second
-
-// resolveContext returns a context for finding out what happened to a call
-// made in ctx, which may have ended already.
-func (f *FirestoreStore) resolveContext(ctx context.Context) context.Context {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
-	context.AfterFunc(ctx, cancel)
-	return ctx
 }
 
 // Apply implements [Store] with one Commit of one field-level write: only
@@ -547,8 +541,8 @@ func (f *FirestoreStore) Rename(ctx context.Context, oldID, newID string, rec Re
 		CurrentDocument: &pb.Precondition{ConditionType: &pb.Precondition_UpdateTime{UpdateTime: version}},
 	}
 	_, err = f.commit(ctx, createWrite(newRef.Path, rec, 1), del)
-	if err != nil && unknownOutcome(err) {
-		if _, rerr := f.read(f.resolveContext(ctx), newRef); rerr == nil {
+	if err != nil && unknownOutcome(err) && ctx.Err() == nil {
+		if _, rerr := f.read(ctx, newRef); rerr == nil {
 			err = nil // applied; only its answer was lost
 		}
 	}

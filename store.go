@@ -29,8 +29,8 @@ import (
 type Store interface {
 	// Create stores rec as a new session under id. It returns an error
 	// wrapping [ErrExists] when a record is already stored under id. A
-	// Create whose answer was lost and was retried is not a second record:
-	// the store recognises its own record and reports success.
+	// Create whose answer was lost is resolved while ctx allows: the store
+	// recognises its own record and reports success.
 	Create(ctx context.Context, id string, rec Record) error
 
 	// Get returns the session stored under id, with its Version. A missing
@@ -60,7 +60,8 @@ type Store interface {
 	// oldID, provided that the record under oldID is still at rec.Version
 	// ([ErrConflict] if it changed, [ErrNotFound] if it is gone). It backs
 	// [Session.Renew]. A Rename whose answer was lost is resolved before it
-	// returns: it reports success only if rec is stored under newID.
+	// returns, while ctx allows: it reports success only if rec is stored
+	// under newID.
 	Rename(ctx context.Context, oldID, newID string, rec Record) error
 
 	// Delete removes the record under id. Deleting a missing record is not an

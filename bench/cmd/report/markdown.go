@@ -179,8 +179,10 @@ func writeReport(d *data, o options) string {
 		p("- %s", l)
 	}
 	p("")
-	p("**What a view costs.** A returning visitor's view on an instance that served the session last")
-	p("is one `Commit`, conditional on the version of the session that instance holds in memory; the")
+	p("**What a view costs.** A returning visitor's view is one `Commit` on whichever instance serves it:")
+	p("Firestore's atomic increment of the count, which reads back the session's change counter, so an")
+	p("instance knows whether the values it holds in memory are current (a session it has not seen is read")
+	p("side by side with the `Commit`: still one round trip). The")
 	p("tutorial's `RunTransaction` is three round trips (`BeginTransaction`, `BatchGetDocuments`,")
 	p("`Commit`) and holds a lock between them. In production a round trip to Firestore costs network")
 	p("time, so the runs are made twice: on the bare emulator (loopback), and with 10 ms added to every")
@@ -193,7 +195,8 @@ func writeReport(d *data, o options) string {
 	p("")
 	p("Overhead is a contender's figure minus the bare handler's (medians of %d runs); a ratio divides", d.Micro.runs())
 	p("ours by the peer's. Ours includes checking every Set against Firestore's document limits, in")
-	p("the Session and again in the memory store. Load req/s are medians of %d alternating runs per", d.Config.Rounds)
+	p("the Session and again in the memory store, and the save of the handler's changes before the")
+	p("response's headers go. Load req/s are medians of %d alternating runs per", d.Config.Rounds)
 	p("target; see below.")
 	var fast []string
 	for _, v := range []string{"returning", "new"} {
