@@ -74,10 +74,7 @@ func (s *Session) lifetimeChange(l Lifetime) Change {
 // expiry returns when a session with its own idle timeout idle (0: the
 // Manager's) and deadline ends if it was last used at now.
 func (m *Manager) expiry(now time.Time, idle time.Duration, deadline time.Time) time.Time {
-	if idle == 0 {
-		idle = m.cfg.Lifetime.Idle
-	}
-	if end := now.Add(idle); end.Before(deadline) {
+	if end := now.Add(m.idle(idle)); end.Before(deadline) {
 		return end
 	}
 	return deadline
@@ -89,12 +86,16 @@ func (m *Manager) expiry(now time.Time, idle time.Duration, deadline time.Time) 
 // views are not each a second write. A session thus ends between its idle
 // timeout less one step and its idle timeout after its last view.
 func (m *Manager) slide(rec *Record, now time.Time) (time.Time, bool) {
-	idle := rec.Idle
-	if idle == 0 {
-		idle = m.cfg.Lifetime.Idle
-	}
 	next := m.expiry(now, rec.Idle, rec.Deadline)
-	return next, next.Sub(rec.Expires) >= slideStep(idle)
+	return next, next.Sub(rec.Expires) >= slideStep(m.idle(rec.Idle))
+}
+
+// idle returns a session's idle timeout: its own, or else the Manager's.
+func (m *Manager) idle(own time.Duration) time.Duration {
+	if own > 0 {
+		return own
+	}
+	return m.cfg.Lifetime.Idle
 }
 
 // slideStep is the least move of a session's expiry that a view stores:
