@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -12,13 +13,13 @@ import (
 // The atomic operations of a session change one value as stored, not as
 // this request saw it: each is stored when it returns, and is exact however
 // many requests (on however many instances) change the same key at once.
-// Increment is one round trip that cannot conflict. The others are a
-// read-modify-write: the first try is conditional on the version the
+// Each is a read-modify-write: the write is conditional on the version the
 // request read (one round trip when nothing changed the session since);
 // when another change came between, the session is read again and the
 // change retried on what is stored (two more round trips a try). A pending
 // Set or Delete of the same key by this request is part of the operation,
-// and is no longer pending after it.
+// and is no longer pending after it. A session that ended meanwhile is
+// [ErrInactive]: no change brings it back.
 
 // maxTries bounds the tries of a read-modify-write that keeps finding the
 // session changed (the store timeout bounds them too).
@@ -130,50 +131,26 @@ func PopAs[T any](ctx context.Context, s *Session, key string) (v T, ok bool, er
 }
 
 // Increment adds delta to the integer under key (a missing value counts as
-// 0) and returns the result: Firestore's atomic increment, one round trip
-// that never conflicts, so concurrent increments on any instance are all
-// counted. A value of another type is left as it is ([ErrWrongType]).
+// 0) and returns the result, atomically: concurrent increments on any
+// instance are all counted. A value of another type is left as it is
+// ([ErrWrongType]), and so is one that the sum would take past the range
+// of int64 ([ErrTooLarge]).
 func (s *Session) Increment(ctx context.Context, key string, delta int64) (int64, error) {
-	if err := checkKey(key); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.changeable(); err != nil {
-		return 0, err
-	}
-	old, had := s.rec.Values[key]
-	cur, isInt := old.(int64)
-	if had && !isInt {
-		return 0, fmt.Errorf("value %q: %w: %s, not an integer", truncate(key, 40), ErrWrongType, describe(old))
-	}
-	if s.pending {
-		size, err := s.sizeWith(key, cur+delta)
-		if err != nil {
-			return 0, err
+	var sum int64
+	err := s.modify(ctx, key, func(old any, had bool) (any, bool, error) {
+		cur, isInt := old.(int64)
+		switch {
+		case had && !isInt:
+			return nil, false, fmt.Errorf("value %q: %w: %s, not an integer", truncate(key, 40), ErrWrongType, describe(old))
+		case delta > 0 && cur > math.MaxInt64-delta, delta < 0 && cur < math.MinInt64-delta:
+			return nil, false, fmt.Errorf("value %q: %w: %d%+d overflows int64", truncate(key, 40), ErrTooLarge, cur, delta)
 		}
-		if err := s.materialize(); err != nil {
-			return 0, err
-		}
-		s.put(key, cur+delta, size)
-		s.set = setKey(s.set, key, cur+delta)
-		return cur + delta, nil
-	}
-	size, err := s.sizeWith(key, int64(0))
+		sum = cur + delta
+		return sum, false, nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	c := Change{Add: map[string]int64{key: delta}}
-	s.pendingOf(key, &c)
-	ctx, cancel := s.mgr.storeContext(ctx)
-	defer cancel()
-	res, err := s.mgr.store.Apply(ctx, s.id, c)
-	if err != nil {
-		return 0, wrap("increment", err)
-	}
-	sum := res.Sums[key]
-	s.put(key, sum, size)
-	s.rec.Version = res.Version
 	return sum, nil
 }
 
@@ -184,23 +161,6 @@ func setKey(set map[string]any, key string, v any) map[string]any {
 	}
 	set[key] = v
 	return set
-}
-
-// pendingOf moves this request's unsaved change of key, if any, into c;
-// s.mu must be held.
-func (s *Session) pendingOf(key string, c *Change) {
-	if v, ok := s.set[key]; ok {
-		c.Set = map[string]any{key: v}
-		delete(s.set, key)
-	}
-	if s.deleted[key] {
-		if c.Add != nil {
-			c.Set = map[string]any{key: int64(0)}
-		} else {
-			c.Delete = []string{key}
-		}
-		delete(s.deleted, key)
-	}
 }
 
 // modify runs the read-modify-write of the value under key: f gets the
@@ -214,14 +174,16 @@ func (s *Session) modify(ctx context.Context, key string, f func(old any, ok boo
 	if err := s.changeable(); err != nil {
 		return err
 	}
-	ctx, cancel := s.mgr.storeContext(ctx)
+	m := s.mgr
+	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	if !s.pending {
-		release, err := s.mgr.turns.take(ctx, s.id)
+		release, err := m.turns.take(ctx, s.key)
 		if err != nil {
-			return fmt.Errorf("sessions: modify %q: waiting for the session's other changes: %w", truncate(key, 40), err)
+			return fmt.Errorf("%w: modify %q: waiting for the session's other changes: %w", ErrUnavailable, truncate(key, 40), err)
 		}
 		defer release()
+		s.settle()
 	}
 	for try := 0; ; try++ {
 		if s.rec.Version == "" && !s.pending {
@@ -258,29 +220,39 @@ func (s *Session) modify(ctx context.Context, key string, f func(old any, ok boo
 			s.set = setKey(s.set, key, copyValue(enc))
 			return nil
 		}
-		if del && !had {
-			if _, unsaved := s.set[key]; !unsaved && !s.deleted[key] {
-				return nil // nothing stored to delete
+		_, unsaved := s.set[key]
+		if del && !had && !unsaved && !s.deleted[key] {
+			return nil // nothing stored to delete
+		}
+		if !s.rec.live(m.now()) {
+			return fmt.Errorf("%w: the session ended", ErrInactive)
+		}
+		mu := Mutation{Key: s.key, IfVersion: s.rec.Version}
+		if del {
+			mu.Unset = []string{key}
+		} else {
+			mu.Set = map[string]any{key: enc}
+		}
+		before := s.rec.Version
+		res, err := m.commit(ctx, "change", mu)
+		if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+			// The answer was lost: resent only if it surely was not
+			// applied (see resolveChange).
+			var fresh Record
+			var applied bool
+			if fresh, applied, err = m.resolveChange(ctx, s.key, before, nil); err == nil && !applied {
+				s.took(fresh)
+				continue
 			}
 		}
-		c := Change{IfVersion: s.rec.Version}
-		if del {
-			c.Delete = []string{key}
-		} else {
-			c.Set = map[string]any{key: enc}
-		}
-		res, err := s.mgr.store.Apply(ctx, s.id, c)
 		switch {
 		case err == nil:
 			delete(s.set, key)
 			delete(s.deleted, key)
-			if del {
-				s.drop(key)
-			} else {
-				s.put(key, enc, size)
-			}
-			s.rec.Version = res.Version
+			s.took(res[0])
 			return nil
+		case errors.Is(err, ErrNotFound):
+			return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
 		case !errors.Is(err, ErrConflict):
 			return wrap("modify", err)
 		case try+1 == maxTries:
@@ -288,7 +260,7 @@ func (s *Session) modify(ctx context.Context, key string, f func(old any, ok boo
 		}
 		s.rec.Version = "" // read it again
 		if err := pause(ctx, try); err != nil {
-			return fmt.Errorf("sessions: modify %q: %w", truncate(key, 40), err)
+			return fmt.Errorf("%w: modify %q: %w", ErrUnavailable, truncate(key, 40), err)
 		}
 	}
 }

@@ -1,24 +1,21 @@
 package sessions
 
 import (
-	"context"
-	"errors"
 	"sync"
 	"time"
-
-	"google.golang.org/grpc/codes"
 )
 
-// breaker makes the middleware fail fast while the store is down. Every
-// request waits up to Config.Timeout for an unreachable store before its
-// 503; after breakerThreshold such failures in a row, the breaker opens: for
-// breakerCooldown, requests get their 503 at once, without a store call.
-// Then one request probes the store while the others still fail fast; its
-// success closes the breaker, its failure opens it again.
+// breaker makes the Manager fail fast while the store is down. Every store
+// call waits up to Config.Timeout for an unreachable store before failing;
+// after breakerThreshold such failures in a row, the breaker opens: for
+// breakerCooldown, store calls fail at once with ErrUnavailable. Then one
+// call probes the store while the others still fail fast; its answer
+// closes the breaker, its failure opens it again. It watches store calls,
+// not requests: a request that calls no store (a lazy page without a
+// session) neither probes nor proves anything.
 //
-// Only outages count: the store unreachable (Unavailable) or too slow
-// (DeadlineExceeded, or the store call's own deadline). A client that went
-// away, a missing session or a refused write says nothing about the store.
+// Only outages count: errors wrapping ErrUnavailable, unless the call's
+// request ended first. A missing session or a refused write is an answer.
 type breaker struct {
 	now func() time.Time
 
@@ -48,41 +45,33 @@ func (b *breaker) allow() (ok, probe bool) {
 	return true, true
 }
 
-// done records the outcome of a request that allow let through, and
-// reports whether it opened the breaker (from closed) or closed it.
-func (b *breaker) done(err error, probe bool) (opened, closed bool) {
+// done records the outcome of a store call that allow let through: an
+// outage (the store down or too slow), or an answer. It reports whether it
+// opened the breaker (from closed) or closed it.
+func (b *breaker) done(outage, probe bool) (opened, closed bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if probe {
 		b.probing = false
 	}
-	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, errRequestEnded):
-		// The client went away, or its own deadline passed: nothing
-		// learnt about the store.
-	case outage(err):
+	if outage {
 		b.failures++
 		if b.failures >= breakerThreshold {
 			b.openUntil = b.now().Add(breakerCooldown)
 		}
 		return b.failures == breakerThreshold, false
-	default:
-		// The store answered.
-		closed = b.failures >= breakerThreshold
-		b.failures = 0
 	}
+	closed = b.failures >= breakerThreshold
+	b.failures = 0
 	return false, closed
 }
 
-// errRequestEnded marks a failure of a request whose own context ended
-// first, which says nothing about the store.
-var errRequestEnded = errors.New("sessions: the request ended")
-
-// outage reports whether err means the store is down or too slow.
-func outage(err error) bool {
-	if err == nil {
-		return false
+// release gives back the probe slot of a call that ended without an
+// answer or an outage (its request went away first): nothing was learnt.
+func (b *breaker) release(probe bool) {
+	if probe {
+		b.mu.Lock()
+		b.probing = false
+		b.mu.Unlock()
 	}
-	c := code(err)
-	return c == codes.Unavailable || c == codes.DeadlineExceeded
 }

@@ -4,46 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
-// outageStore is a memory store that can be made unreachable, and counts
-// the calls that reach it.
-type outageStore struct {
-	*MemoryStore
-	down  atomic.Bool
-	calls atomic.Int64
-}
-
-func (s *outageStore) check() error {
-	s.calls.Add(1)
-	if s.down.Load() {
-		return status.Error(codes.Unavailable, "connection refused")
-	}
-	return nil
-}
-
-func (s *outageStore) Create(ctx context.Context, id string, rec Record) error {
-	if err := s.check(); err != nil {
-		return err
-	}
-	return s.MemoryStore.Create(ctx, id, rec)
-}
-
-func (s *outageStore) Visit(ctx context.Context, id string, n int64) (Record, error) {
-	if err := s.check(); err != nil {
-		return Record{}, err
-	}
-	return s.MemoryStore.Visit(ctx, id, n)
-}
-
 func TestFailFastDuringAnOutage(t *testing.T) {
-	st := &outageStore{MemoryStore: NewMemoryStore()}
+	st := &hookStore{Store: NewMemoryStore()}
 	var got []error
 	m := newManager(t, st, Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		got = append(got, err)
@@ -56,27 +23,31 @@ func TestFailFastDuringAnOutage(t *testing.T) {
 	v.get("/")
 
 	st.down.Store(true)
+	st.calls.Store(0)
 	for i := range breakerThreshold + 3 {
 		if res := v.get("/"); res.code != http.StatusServiceUnavailable {
 			t.Fatalf("request %d during the outage: %d, want 503", i, res.code)
 		}
 	}
 	// The first requests waited for the store; the rest failed at once.
-	if calls := st.calls.Load(); calls != 1+breakerThreshold {
-		t.Errorf("%d store calls, want %d: one per request until the breaker opens", calls, 1+breakerThreshold)
+	if calls := st.calls.Load(); calls != breakerThreshold {
+		t.Errorf("%d store calls, want %d: one per request until the breaker opens", calls, breakerThreshold)
 	}
-	if n := len(got); n != breakerThreshold+3 || !errors.Is(got[n-1], ErrUnavailable) || errors.Is(got[0], ErrUnavailable) {
-		t.Errorf("errors handed to ErrorHandler: %v; want store errors, then ErrUnavailable", got)
+	for i, err := range got {
+		fast := strings.Contains(err.Error(), "failing fast")
+		if !errors.Is(err, ErrUnavailable) || fast != (i >= breakerThreshold) {
+			t.Errorf("error %d handed to ErrorHandler: %v; want the store's error, then failing fast, all ErrUnavailable", i, err)
+		}
 	}
 
-	// After the cool-down one request probes; it fails: open again.
+	// After the cool-down one call probes; it fails: open again.
 	clock = clock.Add(breakerCooldown)
 	v.get("/")
-	if calls := st.calls.Load(); calls != 2+breakerThreshold {
+	if calls := st.calls.Load(); calls != 1+breakerThreshold {
 		t.Errorf("%d store calls after the cool-down, want one probe more", calls)
 	}
 	v.get("/")
-	if calls := st.calls.Load(); calls != 2+breakerThreshold {
+	if calls := st.calls.Load(); calls != 1+breakerThreshold {
 		t.Errorf("%d store calls right after a failed probe, want none more", calls)
 	}
 
@@ -91,43 +62,66 @@ func TestFailFastDuringAnOutage(t *testing.T) {
 }
 
 func TestBreakerCountsOnlyOutages(t *testing.T) {
+	m := newManager(t, NewMemoryStore(), Config{})
 	clock := time.Unix(0, 0)
-	b := breaker{now: func() time.Time { return clock }}
-	for _, err := range []error{
-		context.Canceled,                         // the client went away
-		ErrNotFound,                              // the store answered
-		status.Error(codes.PermissionDenied, ""), // it answered too
-	} {
+	m.now = func() time.Time { return clock }
+	call := func(ctx context.Context, err error) error {
+		return m.call(ctx, "read", func(context.Context) error { return err })
+	}
+	ctx := context.Background()
+	for _, err := range []error{ErrNotFound, ErrConflict, errors.New("permission denied")} {
 		for range breakerThreshold {
-			ok, probe := b.allow()
-			if !ok {
-				t.Fatalf("%v opened the breaker", err)
+			if got := call(ctx, err); got != err {
+				t.Fatalf("%v: %v, want it as the store said it", err, got)
 			}
-			b.done(err, probe)
 		}
 	}
-	for range breakerThreshold - 1 {
-		b.done(context.DeadlineExceeded, false)
+	// The request went away: nothing learnt of the store.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	for range breakerThreshold {
+		_ = call(gone, context.Canceled)
 	}
-	b.done(nil, false) // a success in between: not in a row
-	b.done(status.Error(codes.Unavailable, ""), false)
-	if ok, _ := b.allow(); !ok {
+	for range breakerThreshold - 1 {
+		_ = call(ctx, errDown)
+	}
+	_ = call(ctx, nil) // an answer in between: not in a row
+	_ = call(ctx, errDown)
+	if err := call(ctx, nil); err != nil {
 		t.Error("failures that were not in a row opened the breaker")
 	}
-	// A probe that the client abandons lets the next request probe.
+	// A store call that outlives Config.Timeout is an outage, whatever the
+	// store says.
 	for range breakerThreshold {
-		b.done(status.Error(codes.Unavailable, ""), false)
+		sctx, cancel := m.storeContext(ctx)
+		_ = m.call(sctx, "read", func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		cancel()
 	}
+	if err := call(ctx, nil); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("after %d store timeouts: %v, want failing fast", breakerThreshold, err)
+	}
+	// A probe whose request goes away lets the next call probe.
 	clock = clock.Add(breakerCooldown)
-	ok, probe := b.allow()
-	if !ok || !probe {
-		t.Fatal("no probe after the cool-down")
+	probing := make(chan struct{})
+	done := make(chan error)
+	pctx, pcancel := context.WithCancel(ctx)
+	go func() {
+		done <- m.call(pctx, "read", func(ctx context.Context) error {
+			close(probing)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	<-probing
+	if err := call(ctx, nil); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a second call let through while the probe runs: %v", err)
 	}
-	if ok, _ := b.allow(); ok {
-		t.Error("a second request let through while the probe runs")
-	}
-	b.done(context.Canceled, true)
-	if ok, probe := b.allow(); !ok || !probe {
-		t.Error("no new probe after an abandoned one")
+	pcancel()
+	<-done
+	if err := call(ctx, nil); err != nil {
+		t.Errorf("no new probe after an abandoned one: %v", err)
 	}
 }

@@ -10,9 +10,9 @@ import (
 
 // visits coalesces the concurrent views of each session in this process.
 //
-// A visit is a write conditional on the session's version: two visits of one
-// session side by side would make one of them fail and redo its work, so
-// views of one session never run side by side here. While one visit of a
+// A visit is a store write (and sometimes a second, to move the expiry or
+// the id): two visits of one session side by side would each pay for it,
+// so views of one session never run side by side here. While one visit of a
 // session is under way, later requests of that session queue; when it
 // ends, one visit counts all the queued views at once and hands each
 // request its own view number. A hot session thus costs one store call per
@@ -21,10 +21,10 @@ import (
 // its visit itself; later batches run on a goroutine, so every request can
 // leave at its own deadline.
 type visits struct {
-	visit func(ctx context.Context, id string, views int64) (Record, error)
+	visit func(ctx context.Context, key string, views int64) (visited, error)
 
 	mu     sync.Mutex
-	queues map[string]*queue // by session id; present while a batch runs
+	queues map[string]*queue // by session key; present while a batch runs
 }
 
 // queue holds the requests of one session waiting for the next batch.
@@ -35,23 +35,25 @@ type waiter struct {
 	done chan outcome // buffered: the sender never blocks; nil for a request that never queued
 }
 
-// outcome is what a batch hands a waiter: its view, or the error.
+// outcome is what a batch hands a waiter: the visit and its view number,
+// or the error.
 type outcome struct {
-	rec Record
+	visited
+	n   int64
 	err error
 }
 
-// do counts one view of session id and returns the record as this view
-// sees it (Views is this view's number). It returns by ctx's deadline
-// whatever the store does.
-func (v *visits) do(ctx context.Context, id string) (Record, error) {
+// do counts one view of the session under key and returns the visit and
+// this view's number. It returns by ctx's deadline whatever the store
+// does.
+func (v *visits) do(ctx context.Context, key string) (visited, int64, error) {
 	w := &waiter{ctx: ctx}
 	v.mu.Lock()
-	q, busy := v.queues[id]
+	q, busy := v.queues[key]
 	if !busy {
-		v.queues[id] = &queue{}
+		v.queues[key] = &queue{}
 		v.mu.Unlock()
-		return v.lead(id, []*waiter{w}, w)
+		return v.lead(key, []*waiter{w}, w)
 	}
 	w.done = make(chan outcome, 1)
 	q.waiting = append(q.waiting, w)
@@ -59,13 +61,13 @@ func (v *visits) do(ctx context.Context, id string) (Record, error) {
 
 	select {
 	case o := <-w.done:
-		return o.rec, o.err
+		return o.visited, o.n, o.err
 	case <-ctx.Done():
 		// Leave the queue if no batch has taken this view yet; if one has,
 		// the view may still be counted, as for any request whose
 		// visit outlives it: its outcome is unknown to the visitor.
 		v.withdraw(q, w)
-		return Record{}, fmt.Errorf("sessions: visit: waiting for the session's visit: %w", ctx.Err())
+		return visited{}, 0, fmt.Errorf("%w: waiting for the session's visit: %w", ErrUnavailable, ctx.Err())
 	}
 }
 
@@ -83,19 +85,17 @@ func (v *visits) withdraw(q *queue, w *waiter) {
 // batch if requests queued meanwhile. Later batches run on goroutines of
 // their own, so that no request has to stay beyond its deadline to run
 // other requests' visit.
-func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) {
-	rec, err := v.run(id, batch)
+func (v *visits) lead(key string, batch []*waiter, self *waiter) (visited, int64, error) {
+	vis, err := v.run(key, batch)
 
 	var mine outcome
 	n := int64(len(batch))
 	for i, w := range batch {
-		o := outcome{err: err}
-		if err == nil {
-			o.rec = rec
-			o.rec.Views = rec.Views - n + 1 + int64(i)
-			if i < len(batch)-1 {
-				o.rec.Values = copyValues(rec.Values)
-			}
+		// Each member gets a view number of its own; the record is the
+		// stored one, with the stored count, for all of them.
+		o := outcome{visited: vis, n: vis.n - n + 1 + int64(i), err: err}
+		if err == nil && i < len(batch)-1 {
+			o.rec.Values = copyValues(vis.rec.Values)
 		}
 		if w == self {
 			mine = o
@@ -105,17 +105,17 @@ func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) 
 	}
 
 	v.mu.Lock()
-	q := v.queues[id]
+	q := v.queues[key]
 	next := q.waiting
 	q.waiting = nil
 	if len(next) == 0 {
-		delete(v.queues, id)
+		delete(v.queues, key)
 	}
 	v.mu.Unlock()
 	if len(next) > 0 {
-		go v.lead(id, next, nil)
+		go v.lead(key, next, nil)
 	}
-	return mine.rec, mine.err
+	return mine.visited, mine.n, mine.err
 }
 
 // run counts the views of batch in one store visit. The visit
@@ -123,11 +123,11 @@ func (v *visits) lead(id string, batch []*waiter, self *waiter) (Record, error) 
 // detached from that request's cancellation, within the latest deadline of
 // the batch's requests: a member with a short deadline leaves at it (see
 // do) without failing the others.
-func (v *visits) run(id string, batch []*waiter) (Record, error) {
+func (v *visits) run(key string, batch []*waiter) (visited, error) {
 	if len(batch) == 1 {
 		// A batch of one answers nobody else: its own request's context
 		// will do. (Requests queued meanwhile wait for the next batch.)
-		return v.visit(batch[0].ctx, id, 1)
+		return v.visit(batch[0].ctx, key, 1)
 	}
 	ctx := context.WithoutCancel(batch[0].ctx)
 	var deadline time.Time
@@ -143,8 +143,9 @@ func (v *visits) run(id string, batch []*waiter) (Record, error) {
 	}
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
+		// The members' deadlines are their store timeouts: so is the batch's.
+		ctx, cancel = context.WithDeadlineCause(ctx, deadline, errStoreTimeout)
 		defer cancel()
 	}
-	return v.visit(ctx, id, int64(len(batch)))
+	return v.visit(ctx, key, int64(len(batch)))
 }

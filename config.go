@@ -87,10 +87,12 @@ type Config struct {
 	// without Max-Age, so that browsers drop them when they close.
 	Lifetime Lifetime
 
-	// Timeout bounds the store calls made for one request: before the handler
-	// (resolve the session, count the view), and again after it (save the
-	// changes), so that a slow or unreachable store never hangs a request.
-	// Default 5 seconds.
+	// Timeout bounds the store calls of one step of a request: resolving
+	// the session and counting the view, each change made by the handler,
+	// the save of its changes, so that a slow or unreachable store never
+	// hangs a request (the error wraps ErrUnavailable). A view in the last
+	// Timeout of a session's idle period waits for the write that moves its
+	// expiry before the handler runs. Default 5 seconds.
 	Timeout time.Duration
 
 	// Lazy stores a new session only when the handler changes it (Set,
@@ -119,8 +121,9 @@ type Config struct {
 	// plain-text 503 Service Unavailable with Retry-After: 1.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-	// Logger receives an error record for every store failure, with the gRPC
-	// code of Firestore errors. Default slog.Default().
+	// Logger receives an error record for every store failure, with the
+	// kind of error (error_type: unavailable, conflict, ...). Default
+	// slog.Default().
 	Logger *slog.Logger
 
 	// TracerProvider and MeterProvider receive the Manager's OpenTelemetry
@@ -140,14 +143,55 @@ type Config struct {
 	// store should see the same time.
 	Clock func() time.Time
 
-	// MaxOwnerSessions, when above 0, caps the live sessions of one owner
-	// (see Session.SetOwner), checked by Session.Login: a login beyond the
-	// cap ends the owner's least recently used sessions, or, with
-	// RefuseExtraLogins, fails with ErrTooManySessions. The check is one
-	// query of the store's OwnerIndex at each login; two logins of one
-	// owner at the same moment may both pass it.
+	// MaxOwnerSessions, when above 0, caps the live sessions of one owner,
+	// exactly, however many instances and logins at once: a Login (or
+	// SetOwner) beyond the cap ends the owner's least recently used
+	// sessions (by their last view), whose visitors' next requests are told
+	// why (EndedByLimit); with RefuseExtraLogins, it fails with
+	// ErrTooManySessions instead. The cap and the binding are one atomic
+	// store write, guarded by the owner's list of sessions.
 	MaxOwnerSessions  int
 	RefuseExtraLogins bool
+
+	// RenewAfter, when above 0, gives a session a new id on its first
+	// request after it has had its id this long, as Renew does, so that a
+	// stolen id stops working on its own (OWASP's renewal timeout). The
+	// requests that the visitor sent with the old id before it learnt the
+	// new one keep working for RenewGrace: they see the session under its
+	// new id and their changes are kept; after that the old id is dead.
+	// The store keeps no new id where the old one was, only the new id's
+	// hash. Default: ids are not renewed on their own.
+	RenewAfter time.Duration
+	// RenewGrace is how long an id renewed by RenewAfter still works.
+	// Default 30 seconds.
+	RenewGrace time.Duration
+
+	// Adopt, when set, lets a new session take over a session that another
+	// system (a previous session library, an earlier version of the app)
+	// keeps for the visitor: it is called for a request that brings no live
+	// session of the Manager's own, after OnCreate, and may return what the
+	// new session starts with (see [Adoption]), stored in the same write
+	// that creates it. ok false adopts nothing; an error is handled like a
+	// store failure.
+	Adopt func(r *http.Request) (a Adoption, ok bool, err error)
+
+	uncounted bool // set by the route option Uncounted
+}
+
+// An Adoption is what a session taken over from another system (see
+// Config.Adopt) brings into the new session.
+type Adoption struct {
+	// Values are the new session's first values, set as Session.Set sets
+	// them, over those of OnCreate.
+	Values map[string]any
+	// Owner binds the new session to this owner, as Session.SetOwner does.
+	Owner string
+	// Views counts the views the other system counted: the adopting
+	// request is view Views+1.
+	Views int64
+	// Clear, when not nil, names a cookie of the other system (its Name,
+	// Path and Domain) that the response expires.
+	Clear *http.Cookie
 }
 
 // Defaults used for zero Config fields.
@@ -157,6 +201,7 @@ const (
 	defaultIdle            = 24 * time.Hour     // Config.Lifetime.Idle
 	defaultMax             = 7 * 24 * time.Hour // Config.Lifetime.Max
 	defaultTimeout         = 5 * time.Second
+	defaultRenewGrace      = 30 * time.Second
 )
 
 // withDefaults returns c with its zero fields set to their defaults, or an
@@ -190,6 +235,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = defaultTimeout
 	}
+	if c.RenewGrace == 0 {
+		c.RenewGrace = defaultRenewGrace
+	}
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = unavailable
 	}
@@ -208,6 +256,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("sessions: config: Lifetime's Idle and Max must be at least one second")
 	case c.Timeout < 0:
 		return c, errors.New("sessions: config: Timeout must not be negative")
+	case c.RenewAfter < 0 || c.RenewGrace < 0:
+		return c, errors.New("sessions: config: RenewAfter and RenewGrace must not be negative")
+	case c.MaxOwnerSessions < 0:
+		return c, errors.New("sessions: config: MaxOwnerSessions must not be negative")
 	case strings.HasPrefix(c.CookieName, "__Host-") && (c.Insecure || c.Domain != "" || c.Path != "/"):
 		return c, errors.New("sessions: config: a __Host- cookie must be Secure, with Path / and no Domain")
 	case c.SameSite == http.SameSiteNoneMode && c.Insecure:

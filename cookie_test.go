@@ -58,7 +58,10 @@ func TestNewIDIgnoresUUIDRand(t *testing.T) {
 	uuid.SetRand(zeros{}) // every uuid.New would be the same now
 	defer uuid.SetRand(nil)
 	a, b := newID(), newID()
-	if a == b || !ValidID(a) || !ValidID(b) {
+	if _, okA := parseID(a); a == b || !okA {
+		t.Errorf("ids %s, %s: want two distinct valid ids", a, b)
+	}
+	if _, okB := parseID(b); !okB {
 		t.Errorf("ids %s, %s: want two distinct valid ids", a, b)
 	}
 }

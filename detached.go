@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Load returns the live session whose id is id, for code that runs outside
@@ -10,23 +11,27 @@ import (
 // message consumer. It counts a view, as a request would (coalesced with
 // the concurrent requests of the session), and the session it returns
 // works as in a handler: reads, Set and Delete, then [Manager.Save] to
-// store the changes, field-level. Renew, Destroy, SetOwner and SetLifetime
-// take effect in the store at once; after Renew, hand the client the new
-// ID yourself, as no response carries it.
+// store the changes, field-level. The other changes take effect in the
+// store at once; after Renew, hand the client the new ID yourself, as no
+// response carries it. A move of the session's expiry that the view
+// started goes on in the background: [Manager.Shutdown] waits for it.
 //
 // A malformed id, or one of no live session, fails with [ErrNotFound];
 // Load never creates a session.
 func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 	if _, ok := parseID(id); !ok {
-		return nil, errMalformedID
+		return nil, fmt.Errorf("%w: malformed session id", ErrNotFound)
 	}
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	rec, err := m.visit(ctx, id)
+	vis, n, err := m.open(ctx, Handle(id))
 	if err != nil {
 		return nil, err
 	}
-	return &Session{mgr: m, w: &responseWriter{}, id: id, rec: rec, views: rec.Views}, nil
+	if vis.newID != "" {
+		id = vis.newID
+	}
+	return &Session{mgr: m, w: &responseWriter{}, id: id, key: vis.key, rec: vis.rec, views: n, slide: vis.slide}, nil
 }
 
 // Save stores the changes made to s since [Manager.Load] returned it, and

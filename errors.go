@@ -1,56 +1,117 @@
 package sessions
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
-// Errors reported by stores and sessions. Errors returned by this package
-// wrap them, and the store's own cause too, so errors.Is and status.Code (for
-// Firestore's gRPC errors) see through the wrapping.
+// Errors of this package. Every error it returns wraps one of them, and
+// its cause too, so that errors.Is sees both; [StatusCode] turns them into
+// the HTTP status to answer. A handler never needs a database's own error
+// codes.
 var (
-	// ErrNotFound means no live session is stored under an id.
+	// ErrUnavailable means the store is down or too slow: it did not answer
+	// within Config.Timeout, could not be reached, or the middleware is
+	// failing fast after several such failures in a row (until a probe
+	// finds the store back). A change that failed with it may or may not
+	// have been stored. Answer 503 and let the client try again.
+	ErrUnavailable = errors.New("sessions: store unavailable")
+	// ErrNotFound means no live session is stored under an id
+	// ([Manager.Load]), or, from a [Store], no record under a key.
 	ErrNotFound = errors.New("sessions: session not found")
-	// ErrExists means a session is already stored under an id.
-	ErrExists = errors.New("sessions: session already exists")
-	// ErrConflict means a conditional change found the session changed
-	// since the version it was conditioned on (see [Change].IfVersion). The
-	// Session's atomic operations retry on it; a store's caller of its own
-	// reads the session again.
+	// ErrInactive means the session can no longer be changed: it was
+	// destroyed, ended meanwhile (by another request, its lifetime, a
+	// log-out elsewhere), or its request has ended.
+	ErrInactive = errors.New("sessions: session is no longer active")
+	// ErrConflict means the session kept changing while a change was
+	// retried, or, from a [Store], that a record is at another version
+	// than a mutation required.
 	ErrConflict = errors.New("sessions: session changed meanwhile")
+	// ErrExists means, from a [Store], that a record is already stored
+	// under a key.
+	ErrExists = errors.New("sessions: record already exists")
 	// ErrTooManySessions means a Login was refused because its owner has
 	// Config.MaxOwnerSessions live sessions already.
 	ErrTooManySessions = errors.New("sessions: too many sessions for this owner")
-	// ErrHeadersWritten means a session change that needs a new cookie
-	// (Renew, Destroy) came after the response headers were sent.
+	// ErrHeadersWritten means a change that needs a new cookie (Renew,
+	// Login, Destroy, SetLifetime, a lazy session's first change) came
+	// after the response headers were sent.
 	ErrHeadersWritten = errors.New("sessions: response headers already written")
-	// ErrInactive means the session can no longer be changed: it was
-	// destroyed, or its request has ended and its changes were saved.
-	ErrInactive = errors.New("sessions: session is no longer active")
 	// ErrInvalidKey means a value key is empty, not valid UTF-8, or of the
 	// form __name__ (reserved by Firestore).
 	ErrInvalidKey = errors.New("sessions: invalid value key")
-	// ErrUnavailable is what Config.ErrorHandler gets while the middleware
-	// fails fast: the store has been unreachable or too slow for several
-	// requests in a row, and requests get their 503 at once instead of
-	// waiting for it again, until a probe finds it back.
-	ErrUnavailable = errors.New("sessions: store unavailable, failing fast")
-	// ErrTooLarge means a change would take a session's document past one of
-	// Firestore's limits: MaxDocumentBytes, 20,000 fields, field paths of
-	// 1,499 bytes, or 20 levels of nested maps and arrays. Session.Set reports it before the
-	// handler answers, whatever the store.
-	ErrTooLarge = errors.New("sessions: value exceeds a Firestore document limit")
+	// ErrInvalidOwner means an owner is not valid UTF-8 or longer than
+	// 1,024 bytes.
+	ErrInvalidOwner = errors.New("sessions: invalid owner")
+	// ErrInvalidLifetime means a Lifetime's Idle or Max is negative or
+	// under a second.
+	ErrInvalidLifetime = errors.New("sessions: invalid lifetime")
+	// ErrTooLarge means a change would take a session past one of
+	// Firestore's limits (see [MaxDocumentBytes]), or an integer past
+	// int64. Session.Set reports it before the handler answers, whatever
+	// the store.
+	ErrTooLarge = errors.New("sessions: value exceeds a Firestore limit")
 	// ErrUnsupportedType means a value cannot be stored: see Session.Set.
 	ErrUnsupportedType = errors.New("sessions: unsupported value type")
-	// ErrWrongType means a stored value does not fit the Go type GetAs was
-	// asked to read it into.
+	// ErrWrongType means a stored value is not of the type an operation
+	// needs: GetAs's T, or an integer for Increment.
 	ErrWrongType = errors.New("sessions: value of another type")
 )
 
+// StatusCode returns the HTTP status with which a handler answers err, an
+// error of this package: 200 for nil, 503 for [ErrUnavailable] and
+// [ErrConflict] (try again), 400 for invalid input ([ErrInvalidKey],
+// [ErrInvalidOwner], [ErrUnsupportedType]), 413 for [ErrTooLarge], 409
+// for [ErrWrongType], [ErrTooManySessions] and [ErrInactive] (the session
+// is not in a state for the change), 404 for [ErrNotFound], and 500 for the rest, which are
+// mistakes of the program ([ErrHeadersWritten], [ErrInvalidLifetime]) or
+// unknown errors.
+func StatusCode(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrConflict), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrInvalidKey), errors.Is(err, ErrInvalidOwner), errors.Is(err, ErrUnsupportedType):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrWrongType), errors.Is(err, ErrTooManySessions), errors.Is(err, ErrInactive):
+		return http.StatusConflict
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// errorClass names the sentinel that err wraps, for logs and metrics:
+// "ok" for nil.
+func errorClass(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
+	case errors.Is(err, ErrConflict):
+		return "conflict"
+	case errors.Is(err, ErrExists):
+		return "exists"
+	case errors.Is(err, ErrInactive):
+		return "inactive"
+	}
+	return "error"
+}
+
 // wrap returns err with the operation that failed, prefixed by the package
-// name once: an error from this package's stores names it already, and
-// keeps its own text.
+// name once: an error from this package names it already, and keeps its
+// own text.
 func wrap(op string, err error) error {
 	if strings.HasPrefix(err.Error(), "sessions: ") {
 		return err

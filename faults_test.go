@@ -174,17 +174,19 @@ func isCreate(req any) bool {
 		!w[0].GetCurrentDocument().GetExists()
 }
 
-// isRename matches the Commit of a Rename: a create and a delete.
+// isRename matches the Commit that moves a session to a new id: a create,
+// a delete, and what it leaves under the old id.
 func isRename(req any) bool {
 	w := writesOf(req)
-	return len(w) == 2 && slices.ContainsFunc(w, func(w *pb.Write) bool { return w.GetDelete() != "" })
+	return len(w) >= 3 && slices.ContainsFunc(w, func(w *pb.Write) bool { return w.GetDelete() != "" })
 }
 
-// masks matches a Commit of one field-level update whose mask names field.
+// masks matches a Commit with a field-level update whose mask names field.
 func masks(field string) func(req any) bool {
 	return func(req any) bool {
-		w := writesOf(req)
-		return len(w) == 1 && slices.Contains(w[0].GetUpdateMask().GetFieldPaths(), field)
+		return slices.ContainsFunc(writesOf(req), func(w *pb.Write) bool {
+			return slices.Contains(w.GetUpdateMask().GetFieldPaths(), field)
+		})
 	}
 }
 

@@ -27,12 +27,12 @@ func TestFirestoreNamedDatabases(t *testing.T) {
 	v.get("/")
 	v.get("/") // a visit: the Commit of the raw client
 	ctx := context.Background()
-	rec, err := oneAgain.Visit(ctx, v.id, 1)
+	rec, err := viewOf(ctx, oneAgain, v.id, 1)
 	if err != nil || rec.Views != 3 {
 		t.Fatalf("another instance on the database: %d views, %v; want 3", rec.Views, err)
 	}
 	for name, st := range map[string]*FirestoreStore{"another database": two, "the default database": def} {
-		if _, err := st.Visit(ctx, v.id, 1); !errors.Is(err, ErrNotFound) {
+		if _, err := viewOf(ctx, st, v.id, 1); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s sees the session: %v", name, err)
 		}
 	}

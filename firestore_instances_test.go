@@ -142,20 +142,20 @@ func TestVisitCountsWithoutReviving(t *testing.T) {
 	id := newID()
 	ended := testRecord(now.Add(-2 * time.Hour))
 	ended.Expires = now.Add(-time.Hour)
-	if err := st.Create(ctx, id, ended); err != nil {
+	if _, err := st.Commit(ctx, createMutation(Handle(id), ended)); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := st.Visit(ctx, id, 3)
+	rec, err := viewOf(ctx, st, id, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.Views != 4 || !rec.Expires.Equal(ended.Expires) || rec.live(now) {
 		t.Errorf("views, expires = %d, %v; want 4 and the expiry as it was, %v", rec.Views, rec.Expires, ended.Expires)
 	}
-	if err := st.Delete(ctx, id); err != nil {
+	if err := deleteID(ctx, st, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Visit(ctx, id, 1); !errors.Is(err, ErrNotFound) {
+	if _, err := viewOf(ctx, st, id, 1); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after delete: %v, want ErrNotFound", err)
 	}
 }
@@ -198,12 +198,12 @@ func TestRecordCacheBounds(t *testing.T) {
 			t.Error("a record larger than the bound was cached")
 		}
 	})
-	t.Run("versions", func(t *testing.T) {
+	t.Run("replace", func(t *testing.T) {
 		c := newRecordCache(FirestoreConfig{})
-		c.put("s", rec("new"), 2, false)
-		c.put("s", rec("old"), 1, false) // a slower writer's older result
-		if e, _ := c.get("s"); e.rec.Values["v"] != "new" {
-			t.Errorf("cached %v, want the later rev's record", e.rec.Values)
+		c.put("s", rec("one"), 2, false)
+		c.put("s", rec("two"), 7, false) // a record created again starts anywhere
+		if e, _ := c.get("s"); e.rec.Values["v"] != "two" || e.rev != 7 {
+			t.Errorf("cached %v at %d, want the last put", e.rec.Values, e.rev)
 		}
 		c.drop("s")
 		if _, ok := c.get("s"); ok {

@@ -60,6 +60,12 @@ func OpenFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 // creates, updates and queries, and the low-level client for the Commit of
 // a visit, which must not be retried blindly.
 func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, opts []option.ClientOption) (*FirestoreStore, error) {
+	if cfg.Collection == "" {
+		cfg.Collection = defaultCollection
+	}
+	if len(cfg.Collection) > maxCollectionLen || strings.Contains(cfg.Collection, "/") || !validFieldName(cfg.Collection) || cfg.Collection == "." || cfg.Collection == ".." {
+		return nil, fmt.Errorf("sessions: FirestoreConfig.Collection %q: a collection id of at most %d bytes, without /", truncate(cfg.Collection, 40), maxCollectionLen)
+	}
 	tel, err := newStoreTelemetry(cfg.MeterProvider)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: telemetry: %w", err)
@@ -98,9 +104,6 @@ func openFirestore(ctx context.Context, projectID string, cfg FirestoreConfig, o
 		return nil, fmt.Errorf("sessions: firestore client: %w", err)
 	}
 	f.closers = append(f.closers, raw.Close)
-	if cfg.Collection == "" {
-		cfg.Collection = defaultCollection
-	}
 	f.client, f.raw = client, raw
 	f.coll = client.Collection(cfg.Collection)
 	f.database, _, _ = strings.Cut(f.coll.Path, "/documents/") // projects/P/databases/D, cfg.Database's

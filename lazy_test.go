@@ -1,49 +1,11 @@
 package sessions
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"testing"
 )
-
-// callCounter counts every call made to a Store.
-type callCounter struct {
-	Store
-	calls atomic.Int64
-}
-
-func (c *callCounter) Create(ctx context.Context, id string, rec Record) error {
-	c.calls.Add(1)
-	return c.Store.Create(ctx, id, rec)
-}
-
-func (c *callCounter) Visit(ctx context.Context, id string, views int64) (Record, error) {
-	c.calls.Add(1)
-	return c.Store.Visit(ctx, id, views)
-}
-
-func (c *callCounter) Apply(ctx context.Context, id string, ch Change) (Applied, error) {
-	c.calls.Add(1)
-	return c.Store.Apply(ctx, id, ch)
-}
-
-func (c *callCounter) Get(ctx context.Context, id string) (Record, error) {
-	c.calls.Add(1)
-	return c.Store.Get(ctx, id)
-}
-
-func (c *callCounter) Rename(ctx context.Context, oldID, newID string, rec Record) error {
-	c.calls.Add(1)
-	return c.Store.Rename(ctx, oldID, newID, rec)
-}
-
-func (c *callCounter) Delete(ctx context.Context, id string) error {
-	c.calls.Add(1)
-	return c.Store.Delete(ctx, id)
-}
 
 // lazyPage shows the session, and changes it on /login and /renew.
 func lazyPage(t *testing.T) http.Handler {
@@ -75,7 +37,7 @@ func lazyPage(t *testing.T) http.Handler {
 // cookie, and views count from there.
 func TestLazySessions(t *testing.T) {
 	run := func(t *testing.T, st Store, docs func() int) {
-		counted := &callCounter{Store: st}
+		counted := &hookStore{Store: st}
 		h := newManager(t, counted, Config{Lazy: true}).Middleware(lazyPage(t))
 		for range 50 {
 			res := do(t, h, "GET", "/", "")

@@ -5,27 +5,31 @@ import (
 	"time"
 )
 
-// Firestore's limits on a document, which every store enforces so that a
-// value that would not fit in Firestore is refused by Session.Set, before
-// the handler answers, and not after the response by the store. Errors
-// wrap [ErrTooLarge].
+// Firestore's limits on a document, which the Manager enforces for every
+// store, so that a value that would not fit in Firestore is refused by
+// Session.Set, before the handler answers, and not after the response by
+// the store. A part of each limit is kept for the store's own use (its
+// fields and the document's name), so that the limits do not depend on
+// the store. Errors wrap [ErrTooLarge].
 const (
-	// MaxDocumentBytes bounds a session's document: its name, its fields
-	// (views, times, values) and their names, counted as Firestore counts
-	// storage size.
+	// MaxDocumentBytes bounds a session: its values (keys and contents,
+	// counted as Firestore counts storage size), its owner, and 1 KiB kept
+	// for the store's own fields and the document's name.
 	MaxDocumentBytes = 1 << 20
-	// maxFields bounds the fields of a document, every key of every map in
-	// it included.
-	maxFields = 20_000
-	// maxFieldPathBytes bounds the path of a field, "values.key.nested", as
-	// Firestore escapes it: a segment that is not a plain identifier is
-	// quoted in backquotes, with ` and \ escaped. Firestore's limit of 1,500
-	// bytes counts a path as it counts every string, its bytes plus one.
-	maxFieldPathBytes = 1499
+	// storeBytes is what a store may take of MaxDocumentBytes.
+	storeBytes = 1 << 10
+	// maxFields bounds the fields of a session's values, every key of
+	// every map in them counted: Firestore's 20,000 a document, less 100
+	// for the store's own fields.
+	maxFields = 20_000 - 100
+	// maxFieldPathBytes bounds the path of a value, "key.nested.deeper",
+	// as Firestore escapes it: a segment that is not a plain identifier is
+	// quoted in backquotes, with ` and \ escaped. Firestore's limit of
+	// 1,500 bytes counts a path as it counts every string, its bytes plus
+	// one; a store may put up to 16 bytes before it ("values." in
+	// Firestore).
+	maxFieldPathBytes = 1499 - 16
 )
-
-// valuesPathLen is the length of "values.", the start of a value's path.
-const valuesPathLen = len(fieldValues) + 1
 
 // escapedLen returns the length of a field path segment as Firestore
 // escapes it.
@@ -121,57 +125,27 @@ func checkPaths(v any, pathLen int) error {
 // checkValue checks the limits that one encoded value under key must meet
 // whatever the rest of its session holds.
 func checkValue(key string, v any) error {
-	if err := checkPaths(v, valuesPathLen+escapedLen(key)); err != nil {
+	if err := checkPaths(v, escapedLen(key)); err != nil {
 		return fmt.Errorf("value %q: %w", truncate(key, 40), err)
 	}
-	if n := len(key) + 1 + valueBytes(v); n > MaxDocumentBytes-emptyDocumentBytes(defaultCollection) {
-		return fmt.Errorf("value %q: %w: %d bytes cannot fit in a document of %d", truncate(key, 40), ErrTooLarge, n, MaxDocumentBytes)
+	if n := len(key) + 1 + valueBytes(v); n > MaxDocumentBytes-storeBytes {
+		return fmt.Errorf("value %q: %w: %d bytes cannot fit in a session of %d", truncate(key, 40), ErrTooLarge, n, MaxDocumentBytes)
 	}
 	return nil
 }
 
-// A docSize is the size of a session's document as Firestore counts it,
-// kept up to date as values change.
+// A docSize is the size of a session as Firestore counts it, kept up to
+// date as values change.
 type docSize struct {
-	bytes  int // of the whole document
-	fields int
+	bytes  int // of the whole session
+	fields int // of its values
 }
 
-// emptyDocumentBytes is the size of a session document without values in
-// collection coll: its name (collection, SHA-256 hex id, 16) and fields
-// (views, createdAt, expiresAt, expiresUs, deadlineAt, rev, an empty
-// values map), and 32.
-func emptyDocumentBytes(coll string) int {
-	name := len(coll) + 1 + 64 + 1 + 16
-	fields := len(fieldViews) + 1 + 8 +
-		len(fieldCreated) + 1 + 8 +
-		len(fieldExpires) + 1 + 8 +
-		len(fieldExpiresUs) + 1 + 8 +
-		len(fieldDeadline) + 1 + 8 +
-		len(fieldRev) + 1 + 8 +
-		len(fieldValues) + 1
-	return name + fields + 32
-}
-
-// emptyDocumentFields is the number of fields of a session document
-// without values.
-const emptyDocumentFields = 7
-
-// sizeOf returns the size of the document of rec in collection coll.
-func sizeOf(coll string, rec *Record) docSize {
-	d := docSize{bytes: emptyDocumentBytes(coll), fields: emptyDocumentFields}
-	// The attributes' fields, when attrFields writes them.
+// sizeOf returns the size of the session rec.
+func sizeOf(rec *Record) docSize {
+	d := docSize{bytes: storeBytes}
 	if rec.Owner != "" {
-		d.bytes += len(fieldOwner) + 1 + len(rec.Owner) + 1
-		d.fields++
-	}
-	if rec.Idle > 0 {
-		d.bytes += len(fieldIdle) + 1 + 8
-		d.fields++
-	}
-	if rec.BrowserSession {
-		d.bytes += len(fieldBrowser) + 1 + 1
-		d.fields++
+		d.bytes += len(rec.Owner) + 1
 	}
 	for k, v := range rec.Values {
 		d.add(k, v, 1)
@@ -185,13 +159,13 @@ func (d *docSize) add(key string, v any, sign int) {
 	d.fields += sign * valueFields(v)
 }
 
-// check reports whether the document fits Firestore's limits.
+// check reports whether the session fits Firestore's limits.
 func (d docSize) check() error {
 	switch {
 	case d.bytes > MaxDocumentBytes:
-		return fmt.Errorf("%w: the session's document would take %d bytes, over %d", ErrTooLarge, d.bytes, MaxDocumentBytes)
+		return fmt.Errorf("%w: the session would take %d bytes, over %d", ErrTooLarge, d.bytes, MaxDocumentBytes)
 	case d.fields > maxFields:
-		return fmt.Errorf("%w: the session's document would have %d fields, over %d", ErrTooLarge, d.fields, maxFields)
+		return fmt.Errorf("%w: the session's values would have %d fields, over %d", ErrTooLarge, d.fields, maxFields)
 	}
 	return nil
 }

@@ -7,9 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"time"
 )
 
 // nested returns depth maps, one inside the other, around true.
@@ -34,17 +32,17 @@ func manyFields(n int) map[string]bool {
 // (from Firestore itself, on the emulator), one byte past it is refused by
 // Set with ErrTooLarge before the handler answers.
 func TestFirestoreLimitsCheckedAtSet(t *testing.T) {
-	base := emptyDocumentBytes(defaultCollection)
+	base := storeBytes
 	cases := []struct {
 		name     string
 		key      string
 		at, past any // past nil: one past is the key one byte longer
 	}{
 		{"document size", "big", make([]byte, MaxDocumentBytes-base-len("big")-1), make([]byte, MaxDocumentBytes-base-len("big"))},
-		{"field count", "m", manyFields(maxFields - emptyDocumentFields - 1), manyFields(maxFields - emptyDocumentFields)},
-		{"field path", strings.Repeat("k", maxFieldPathBytes-valuesPathLen), true, nil},
-		{"escaped field path", strings.Repeat("-", maxFieldPathBytes-valuesPathLen-2), true, nil},
-		{"nested field path", "m", map[string]bool{strings.Repeat("k", maxFieldPathBytes-valuesPathLen-2): true}, map[string]bool{strings.Repeat("k", maxFieldPathBytes-valuesPathLen-1): true}},
+		{"field count", "m", manyFields(maxFields - 1), manyFields(maxFields)},
+		{"field path", strings.Repeat("k", maxFieldPathBytes), true, nil},
+		{"escaped field path", strings.Repeat("-", maxFieldPathBytes-2), true, nil},
+		{"nested field path", "m", map[string]bool{strings.Repeat("k", maxFieldPathBytes-2): true}, map[string]bool{strings.Repeat("k", maxFieldPathBytes-1): true}},
 		{"nesting", "deep", nested(maxDepth), nested(maxDepth + 1)},
 	}
 	for _, c := range cases {
@@ -85,43 +83,26 @@ func TestFirestoreLimitsCheckedAtSet(t *testing.T) {
 	}
 }
 
-// The document size is Firestore's own count, not a safety margin: one
-// byte more than the largest value Set accepts is refused by Firestore.
-func TestDocumentSizeIsFirestoresCount(t *testing.T) {
-	st, _ := firestoreStore(t, FirestoreConfig{})
-	id := newID()
-	rec := testRecord(storeNow())
-	rec.Values = map[string]any{"big": make([]byte, MaxDocumentBytes-emptyDocumentBytes(defaultCollection)-len("big")-1)}
-	if err := st.Create(context.Background(), id, rec); err != nil {
-		t.Fatalf("a document of exactly %d bytes: %v", MaxDocumentBytes, err)
+// The limits keep room for the store's own fields: the largest session
+// that Set accepts, with the longest owner and every attribute, in the
+// longest collection name, is a document Firestore takes.
+func TestLargestSessionFitsInFirestore(t *testing.T) {
+	st, _ := firestoreStore(t, FirestoreConfig{Collection: strings.Repeat("c", maxCollectionLen)})
+	now := storeNow()
+	rec := testRecord(now)
+	rec.Owner = strings.Repeat("o", maxOwnerBytes)
+	rec.Idle, rec.BrowserSession, rec.MovedTo, rec.Ended = time.Hour, true, Handle(newID()), EndedByLogout
+	rec.Values = nil
+	big := MaxDocumentBytes - sizeOf(&rec).bytes - len("big") - 1
+	rec.Values = map[string]any{"big": make([]byte, big)}
+	if err := sizeOf(&rec).check(); err != nil {
+		t.Fatalf("the session is not at the limit: %v", err)
 	}
-	ref, _ := st.doc(id)
-	fields := encodeRecord(rec, 1)
-	fields[fieldValues] = map[string]any{"big": make([]byte, len(rec.Values["big"].([]byte))+1)}
-	_, err := ref.Set(context.Background(), fields)
-	if status.Code(err) != codes.InvalidArgument {
-		t.Errorf("Firestore took a document one byte larger than MaxDocumentBytes: %v", err)
+	if _, err := st.Commit(context.Background(), createMutation(Handle(newID()), rec)); err != nil {
+		t.Fatalf("a session of exactly %d bytes as Set counts them: %v", MaxDocumentBytes, err)
 	}
-}
-
-// The memory store refuses what Firestore would, for callers other than a
-// Session too.
-func TestMemoryStoreEnforcesFirestoresLimits(t *testing.T) {
-	st := NewMemoryStore()
-	ctx := context.Background()
-	id, _ := stored(t, st)
-	for name, set := range map[string]map[string]any{
-		"fields": {"m": manyFields(maxFields)},
-		"path":   {strings.Repeat("k", maxFieldPathBytes): 1},
-		"size":   {"a": make([]byte, MaxDocumentBytes/2), "b": make([]byte, MaxDocumentBytes/2)},
-	} {
-		if err := update(st, ctx, id, set, nil); !errors.Is(err, ErrTooLarge) {
-			t.Errorf("%s: Update = %v, want ErrTooLarge", name, err)
-		}
-	}
-	rec := testRecord(storeNow())
-	rec.Values = map[string]any{"m": manyFields(maxFields)}
-	if err := st.Create(ctx, newID(), rec); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Create = %v, want ErrTooLarge", err)
+	rec.Values["big"] = make([]byte, big+1)
+	if err := sizeOf(&rec).check(); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a byte more: %v, want ErrTooLarge", err)
 	}
 }

@@ -1,40 +1,44 @@
 package sessions
 
 import (
-	"container/list"
+	"container/heap"
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
 )
 
-// MemoryStore keeps sessions in this process's memory. It has the same
-// semantics as [FirestoreStore], expiry and concurrency included, but its
-// sessions are lost on restart and not shared between instances: use it
-// for tests and for running on one machine without Google Cloud.
+// MemoryStore keeps records in this process's memory. It is a [Store] like
+// any other, so the Manager gives its sessions the same semantics as
+// Firestore's, expiry and concurrency included; but they are lost on
+// restart and not shared between processes: use it for tests and for
+// running on one machine without Google Cloud.
+//
+// Like Firestore, it refuses a record past Firestore's limits
+// ([MaxDocumentBytes], [ErrTooLarge]), which Session.Set checks before;
+// only changes of one session by several requests at once can reach them.
 //
 // It is bounded, so that a flood of new visitors (bots, uptime checks)
-// cannot run the process out of memory: beyond MaxSessions sessions or
-// MaxBytes of them, the least recently used sessions are dropped, and
-// their visitors get new sessions, as after an expiry.
+// cannot run the process out of memory: beyond MaxSessions records or
+// MaxBytes of them, it drops the records that expire first (the least
+// recently used sessions), and their visitors get new sessions, as after
+// an expiry.
 //
 // The zero value is an empty store ready to use, with the default bounds.
-// Expired sessions are removed when visited, when the bounds need room, or
-// by DeleteExpired; call that from time to time in a long-lived process.
+// Ended sessions stay until the bounds need room or DeleteExpired removes
+// them; call that from time to time in a long-lived process.
 type MemoryStore struct {
-	// MaxSessions bounds the number of sessions. Default 100,000.
+	// MaxSessions bounds the number of records. Default 100,000.
 	MaxSessions int
-	// MaxBytes bounds the memory of the sessions, as estimated from their
-	// ids and values. Default 64 MiB. A session larger than that on its own
-	// is refused.
+	// MaxBytes bounds the memory of the records, as estimated from their
+	// keys and values. Default 64 MiB. A record larger than that on its
+	// own is refused.
 	MaxBytes int
 
 	mu       sync.Mutex
-	sessions map[string]*list.Element   // of *memEntry
-	owners   map[string]map[string]bool // owner → ids of its sessions
-	lru      list.List                  // most recently used at the front
+	records  map[string]*memEntry
+	byExpiry expiryHeap // every entry, the first to expire on top
 	bytes    int
 	versions uint64 // the last version given
 }
@@ -45,19 +49,19 @@ const (
 	defaultMemoryBytes    = 64 << 20
 )
 
-type memEntry struct {
-	id   string
-	rec  memRecord
-	size int
-}
+// NewMemoryStore returns an empty MemoryStore with the default bounds.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
-// memRecord is a Record as the memory store keeps it: values as a short
-// slice instead of a map, because a map per session is several times the
-// memory, and the garbage collector scans every byte of it again and again
-// (with many sessions it was most of the cost of creating one).
-type memRecord struct {
-	Record // Values is always nil here
+// A memEntry is one record as the memory store keeps it: the values as a
+// short slice instead of a map, because a map per record is several times
+// the memory, and the garbage collector scans every byte of it again and
+// again (with many sessions it was most of the cost of creating one).
+type memEntry struct {
+	key    string
+	rec    Record // Values is always nil here
 	values []memValue
+	size   int
+	index  int // in byExpiry
 }
 
 type memValue struct {
@@ -65,342 +69,165 @@ type memValue struct {
 	value any
 }
 
-// newMemRecord returns rec as the memory store keeps it, or the error that
-// Firestore would give for its values.
-func newMemRecord(rec Record) (memRecord, error) {
-	values, err := checkChanges(rec.Values, nil)
-	if err != nil {
-		return memRecord{}, err
-	}
-	r := memRecord{Record: rec}
-	r.Values = nil
-	if len(values) > 0 {
-		r.values = make([]memValue, 0, len(values))
-		for k, v := range values {
-			r.values = append(r.values, memValue{k, copyValue(v)})
-		}
-	}
-	return r, r.check()
-}
-
-// record returns the Record, with a map of copies of the values.
-func (r *memRecord) record() Record {
-	rec := r.Record
-	if len(r.values) > 0 {
-		rec.Values = make(map[string]any, len(r.values))
-		for _, kv := range r.values {
+// record returns the entry's Record, with a map of copies of the values.
+func (e *memEntry) record() Record {
+	rec := e.rec
+	if len(e.values) > 0 {
+		rec.Values = make(map[string]any, len(e.values))
+		for _, kv := range e.values {
 			rec.Values[kv.key] = copyValue(kv.value)
 		}
 	}
 	return rec
 }
 
-// size estimates the memory that r takes under id, as recordSize does for
-// a Record.
-func (r *memRecord) size(id string) int {
-	n := entryOverhead + len(id)
-	for _, kv := range r.values {
-		n += 16 + len(kv.key) + valueSize(kv.value)
-	}
-	return n
-}
+// memEntryOverhead estimates the memory of an entry beside its key and
+// values: the entry, its map slot and heap place, its times.
+const memEntryOverhead = 200
 
-// check reports whether r fits Firestore's limits, so that a session that
-// works in memory works in Firestore too.
-func (r *memRecord) check() error {
-	d := sizeOf(defaultCollection, &r.Record) // its Values are nil: add them
-	for _, kv := range r.values {
-		d.add(kv.key, kv.value, 1)
-	}
-	return d.check()
-}
-
-// applied returns r with c applied, and the sums of c.Add; r itself is
-// left as it is. The values of the result are a new slice, holding r's
-// (which are never changed in place) and copies of c's.
-func (r *memRecord) applied(c Change) (memRecord, map[string]int64, error) {
-	next := *r
-	next.values = make([]memValue, 0, len(r.values)+len(c.Set)+len(c.Add))
-	var sums map[string]int64
-	if len(c.Add) > 0 {
-		sums = make(map[string]int64, len(c.Add))
-	}
-	for _, kv := range r.values {
-		_, set := c.Set[kv.key]
-		if n, add := c.Add[kv.key]; add && !set {
-			old, ok := kv.value.(int64)
-			if !ok {
-				return memRecord{}, nil, fmt.Errorf("%w: value %q is %s, not an integer", ErrWrongType, truncate(kv.key, 40), describe(kv.value))
-			}
-			sums[kv.key] = old + n
-			continue
-		}
-		if !set && !slices.Contains(c.Delete, kv.key) {
-			next.values = append(next.values, kv)
+// newMemEntry returns rec as the memory store keeps it under key. The
+// entry takes rec's values over.
+func newMemEntry(key string, rec Record) *memEntry {
+	e := &memEntry{key: key, rec: rec, size: memEntryOverhead + len(key) + len(rec.Owner)}
+	e.rec.Values = nil
+	if len(rec.Values) > 0 {
+		e.values = make([]memValue, 0, len(rec.Values))
+		for k, v := range rec.Values {
+			e.values = append(e.values, memValue{k, v})
+			e.size += 16 + len(k) + valueSize(v)
 		}
 	}
-	for k, v := range c.Set {
-		if n, add := c.Add[k]; add {
-			old, ok := v.(int64)
-			if !ok {
-				return memRecord{}, nil, fmt.Errorf("%w: value %q is %s, not an integer", ErrWrongType, truncate(k, 40), describe(v))
-			}
-			sums[k] = old + n
-			continue
-		}
-		next.values = append(next.values, memValue{k, copyValue(v)})
-	}
-	for k, n := range c.Add {
-		if _, done := sums[k]; !done {
-			sums[k] = n // a missing value counts as 0
-		}
-		next.values = append(next.values, memValue{k, sums[k]})
-	}
-	attrs := c
-	attrs.Set, attrs.Delete, attrs.Add = nil, nil, nil
-	attrs.applyAttrs(&next.Record)
-	return next, sums, next.check()
-}
-
-// NewMemoryStore returns an empty MemoryStore with the default bounds.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
-
-// get returns the entry of id, marking it used; m.mu must be held.
-func (m *MemoryStore) get(id string) (*memEntry, bool) {
-	el, ok := m.sessions[id]
-	if !ok {
-		return nil, false
-	}
-	m.lru.MoveToFront(el)
-	return el.Value.(*memEntry), true
+	return e
 }
 
 // bounds returns the store's bounds, defaults applied.
-func (m *MemoryStore) bounds() (sessions, bytes int) {
-	sessions, bytes = m.MaxSessions, m.MaxBytes
-	if sessions <= 0 {
-		sessions = defaultMemorySessions
+func (m *MemoryStore) bounds() (records, bytes int) {
+	records, bytes = m.MaxSessions, m.MaxBytes
+	if records <= 0 {
+		records = defaultMemorySessions
 	}
 	if bytes <= 0 {
 		bytes = defaultMemoryBytes
 	}
-	return sessions, bytes
-}
-
-// tooBig refuses a session of size bytes over the bound max.
-func tooBig(size, max int) error {
-	if size > max {
-		return fmt.Errorf("sessions: memory store: a session of %d bytes exceeds MaxBytes (%d)", size, max)
-	}
-	return nil
-}
-
-// put stores rec under id, in place of any record there, and drops the
-// least recently used others as the bounds require; m.mu must be held.
-func (m *MemoryStore) put(id string, rec memRecord) error {
-	maxSessions, maxBytes := m.bounds()
-	e := &memEntry{id: id, rec: rec, size: rec.size(id)}
-	if err := tooBig(e.size, maxBytes); err != nil {
-		return err
-	}
-	if m.sessions == nil {
-		m.sessions = make(map[string]*list.Element)
-	}
-	m.remove(id)
-	m.sessions[id] = m.lru.PushFront(e)
-	m.bytes += e.size
-	if o := rec.Owner; o != "" {
-		if m.owners == nil {
-			m.owners = make(map[string]map[string]bool)
-		}
-		if m.owners[o] == nil {
-			m.owners[o] = make(map[string]bool)
-		}
-		m.owners[o][id] = true
-	}
-	for m.lru.Len() > maxSessions || m.bytes > maxBytes {
-		m.remove(m.lru.Back().Value.(*memEntry).id)
-	}
-	return nil
-}
-
-// remove drops the record of id, if any; m.mu must be held.
-func (m *MemoryStore) remove(id string) {
-	if el, ok := m.sessions[id]; ok {
-		e := m.lru.Remove(el).(*memEntry)
-		m.bytes -= e.size
-		delete(m.sessions, id)
-		if o := e.rec.Owner; o != "" {
-			delete(m.owners[o], id)
-			if len(m.owners[o]) == 0 {
-				delete(m.owners, o)
-			}
-		}
-	}
-}
-
-// version gives rec the store's next version; m.mu must be held.
-func (m *MemoryStore) version(rec *memRecord) {
-	m.versions++
-	rec.Version = strconv.FormatUint(m.versions, 10)
-}
-
-// Create implements [Store].
-func (m *MemoryStore) Create(ctx context.Context, id string, rec Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !ValidID(id) {
-		return errMalformedID
-	}
-	r, err := newMemRecord(rec)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.sessions[id]; ok {
-		return ErrExists
-	}
-	m.version(&r)
-	return m.put(id, r)
+	return records, bytes
 }
 
 // Get implements [Store].
-func (m *MemoryStore) Get(ctx context.Context, id string) (Record, error) {
+func (m *MemoryStore) Get(ctx context.Context, key string) (Record, error) {
 	if err := ctx.Err(); err != nil {
-		return Record{}, err
+		return Record{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.get(id)
+	e, ok := m.records[key]
 	if !ok {
-		return Record{}, ErrNotFound
+		return Record{}, fmt.Errorf("%w: no record under %q", ErrNotFound, key)
 	}
-	return e.rec.record(), nil
+	return e.record(), nil
 }
 
-// Visit implements [Store].
-func (m *MemoryStore) Visit(ctx context.Context, id string, views int64) (Record, error) {
+// Commit implements [Store]: the mutations are checked and applied under
+// one lock, by [Mutation.Apply].
+func (m *MemoryStore) Commit(ctx context.Context, ms ...Mutation) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
-		return Record{}, err
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.get(id)
-	if !ok {
-		return Record{}, ErrNotFound
+	// The records as the mutations leave them, by key; nil: deleted.
+	next := make(map[string]*Record, len(ms))
+	out := make([]Record, len(ms))
+	for i, mu := range ms {
+		cur, seen := next[mu.Key]
+		if !seen {
+			if e, ok := m.records[mu.Key]; ok {
+				rec := e.record()
+				cur = &rec
+			}
+		}
+		switch {
+		case mu.Create && cur != nil:
+			return nil, fmt.Errorf("%w: a record is stored under %q", ErrExists, mu.Key)
+		case mu.IfVersion != "" && cur == nil:
+			return nil, fmt.Errorf("%w: no record under %q", ErrConflict, mu.Key)
+		case !mu.Create && cur == nil:
+			return nil, fmt.Errorf("%w: no record under %q", ErrNotFound, mu.Key)
+		case mu.IfVersion != "" && mu.IfVersion != cur.Version:
+			return nil, fmt.Errorf("%w: %q is at version %s, not %s", ErrConflict, mu.Key, cur.Version, mu.IfVersion)
+		}
+		if mu.Delete {
+			next[mu.Key] = nil
+			continue
+		}
+		rec := Record{}
+		if cur != nil {
+			rec = *cur
+		}
+		rec = mu.Apply(rec)
+		m.versions++
+		rec.Version = strconv.FormatUint(m.versions, 10)
+		next[mu.Key] = &rec
+		out[i] = rec
+		out[i].Values = copyValues(rec.Values)
 	}
-	e.rec.Views += views
-	m.version(&e.rec)
-	return e.rec.record(), nil
-}
-
-// Apply implements [Store].
-func (m *MemoryStore) Apply(ctx context.Context, id string, c Change) (Applied, error) {
-	if err := ctx.Err(); err != nil {
-		return Applied{}, err
+	_, maxBytes := m.bounds()
+	entries := make(map[string]*memEntry, len(next))
+	for key, rec := range next {
+		if rec == nil {
+			continue
+		}
+		// Firestore refuses a document past its limits: so does the
+		// memory store, by the rule Session.Set checks them with, so that
+		// what works in memory works in Firestore.
+		if err := sizeOf(rec).check(); err != nil {
+			return nil, err
+		}
+		e := newMemEntry(key, *rec)
+		if e.size > maxBytes {
+			return nil, fmt.Errorf("%w: a record of %d bytes exceeds the memory store's MaxBytes (%d)", ErrTooLarge, e.size, maxBytes)
+		}
+		entries[key] = e
 	}
-	set, err := checkChanges(c.Set, c.Delete)
-	if err != nil {
-		return Applied{}, err
+	for key := range next {
+		m.remove(key)
+		if e := entries[key]; e != nil {
+			m.put(e)
+		}
 	}
-	c.Set = set
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.get(id)
-	if !ok {
-		return Applied{}, ErrNotFound
-	}
-	if c.IfVersion != "" && c.IfVersion != e.rec.Version {
-		return Applied{}, ErrConflict
-	}
-	next, sums, err := e.rec.applied(c)
-	if err != nil {
-		return Applied{}, err
-	}
-	m.version(&next)
-	if err := m.put(id, next); err != nil {
-		return Applied{}, err
-	}
-	return Applied{Version: next.Version, Sums: sums}, nil
-}
-
-// Owned implements [OwnerIndex] from an index of the sessions by owner.
-func (m *MemoryStore) Owned(ctx context.Context, owner string) (map[string]Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make(map[string]Record, len(m.owners[owner]))
-	for id := range m.owners[owner] {
-		out[Handle(id)] = m.sessions[id].Value.(*memEntry).rec.record()
-	}
+	m.fit()
 	return out, nil
 }
 
-// DeleteOwned implements [OwnerIndex].
-func (m *MemoryStore) DeleteOwned(ctx context.Context, owner string, handles []string) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+// put stores e; m.mu must be held, and no entry stored under e.key.
+func (m *MemoryStore) put(e *memEntry) {
+	if m.records == nil {
+		m.records = make(map[string]*memEntry)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for id := range m.owners[owner] {
-		if handles == nil || slices.Contains(handles, Handle(id)) {
-			m.remove(id)
-			n++
-		}
-	}
-	return n, nil
+	m.records[e.key] = e
+	heap.Push(&m.byExpiry, e)
+	m.bytes += e.size
 }
 
-// Rename implements [Store].
-func (m *MemoryStore) Rename(ctx context.Context, oldID, newID string, rec Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// remove drops the record under key, if any; m.mu must be held.
+func (m *MemoryStore) remove(key string) {
+	if e, ok := m.records[key]; ok {
+		heap.Remove(&m.byExpiry, e.index)
+		delete(m.records, key)
+		m.bytes -= e.size
 	}
-	if !ValidID(oldID) || !ValidID(newID) {
-		return errMalformedID
-	}
-	r, err := newMemRecord(rec)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old, ok := m.sessions[oldID]
-	switch {
-	case !ok:
-		return ErrNotFound // destroyed meanwhile: do not bring it back
-	case old.Value.(*memEntry).rec.Version != rec.Version:
-		return ErrConflict
-	}
-	if _, ok := m.sessions[newID]; ok {
-		return ErrExists
-	}
-	m.version(&r)
-	if err := m.put(newID, r); err != nil {
-		return err
-	}
-	m.remove(oldID)
-	return nil
 }
 
-// Delete implements [Store].
-func (m *MemoryStore) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// fit drops the records that expire first until the store is within its
+// bounds; m.mu must be held.
+func (m *MemoryStore) fit() {
+	maxRecords, maxBytes := m.bounds()
+	for len(m.records) > maxRecords || m.bytes > maxBytes {
+		m.remove(m.byExpiry[0].key)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.remove(id)
-	return nil
 }
 
-// DeleteExpired implements [Store].
+// DeleteExpired removes every record whose expiry is at or before now, and
+// reports how many it removed.
 func (m *MemoryStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -408,19 +235,39 @@ func (m *MemoryStore) DeleteExpired(ctx context.Context, now time.Time) (int, er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
-	for id, el := range m.sessions {
-		if !el.Value.(*memEntry).rec.live(now) {
-			m.remove(id)
-			n++
-		}
+	for len(m.byExpiry) > 0 && !m.byExpiry[0].rec.Expires.After(now) {
+		m.remove(m.byExpiry[0].key)
+		n++
 	}
 	return n, nil
 }
 
-// Len returns the number of sessions stored, expired ones included until
+// Len returns the number of records stored, ended sessions included until
 // they are removed.
 func (m *MemoryStore) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.sessions)
+	return len(m.records)
+}
+
+// expiryHeap orders entries by expiry, the earliest first (container/heap).
+type expiryHeap []*memEntry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].rec.Expires.Before(h[j].rec.Expires) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *expiryHeap) Push(x any) {
+	e := x.(*memEntry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *expiryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
 }

@@ -2,8 +2,8 @@ package sessions
 
 // A RouteOption changes, for the routes of one [Manager.With], a setting
 // that the Manager's Config gives all of its routes: it makes sessions lazy
-// ([Lazy]), or carries the session id in a request header instead of the
-// cookie ([Token]). Give the Manager's Config the settings of most routes
+// ([Lazy]), reads them without counting a view ([Uncounted]), or carries
+// the session id in a request header instead of the cookie ([Token]). Give the Manager's Config the settings of most routes
 // (the defaults: eager sessions, cookies), and With the others.
 type RouteOption struct {
 	apply func(*Config)
@@ -13,6 +13,15 @@ type RouteOption struct {
 // routes: a request without a valid session gets one that is stored only
 // when the handler changes it.
 func Lazy() RouteOption { return RouteOption{func(c *Config) { c.Lazy = true }} }
+
+// Uncounted makes the routes' requests read the session without counting
+// a view: one read of the store, no write, for API calls, assets and
+// polling that want the session but are no page view. The session is
+// served with the same guarantees (never once it has ended, its values
+// current, its expiry moved by use as a view moves it) and its Views is
+// the count of the last counted request. Lazy routes and Token routes can
+// be Uncounted too.
+func Uncounted() RouteOption { return RouteOption{func(c *Config) { c.uncounted = true }} }
 
 // Token carries the session id in the request header name, as
 // [Config].TokenHeader does for all routes: for API and mobile clients.
@@ -36,7 +45,8 @@ func Token(header string) RouteOption {
 //
 //	pages := m.Middleware
 //	public := m.With(sessions.Lazy()).Middleware
-//	api := m.With(sessions.Token("Authorization")).Middleware
+//	assets := m.With(sessions.Uncounted()).Middleware
+//	api := m.With(sessions.Token("Authorization"), sessions.Uncounted()).Middleware
 //
 // Each is an alice.Constructor. With is cheap, but meant for set-up: call
 // it once per kind of route, not per request.

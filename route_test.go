@@ -27,9 +27,12 @@ func (g *gatedStore) arm() {
 	g.entered, g.gate = make(chan struct{}), make(chan struct{})
 }
 
-func (g *gatedStore) Visit(ctx context.Context, id string, views int64) (Record, error) {
+func (g *gatedStore) Commit(ctx context.Context, ms ...Mutation) ([]Record, error) {
+	if !isView(ms) {
+		return g.Store.Commit(ctx, ms...)
+	}
 	g.mu.Lock()
-	g.counts = append(g.counts, views)
+	g.counts = append(g.counts, ms[0].AddViews)
 	hold := len(g.counts) == 1 && g.gate != nil
 	entered, gate := g.entered, g.gate
 	g.mu.Unlock()
@@ -37,14 +40,14 @@ func (g *gatedStore) Visit(ctx context.Context, id string, views int64) (Record,
 		close(entered)
 		<-gate
 	}
-	return g.Store.Visit(ctx, id, views)
+	return g.Store.Commit(ctx, ms...)
 }
 
 // queued returns how many requests of session id wait for m's next batch.
 func queued(m *Manager, id string) int {
 	m.visits.mu.Lock()
 	defer m.visits.mu.Unlock()
-	if q, ok := m.visits.queues[id]; ok {
+	if q, ok := m.visits.queues[Handle(id)]; ok {
 		return len(q.waiting)
 	}
 	return 0
@@ -65,7 +68,7 @@ func TestOneManagerServesCookieLazyAndTokenRoutes(t *testing.T) {
 		t.Fatalf("lazy page: cookie %v, %d sessions stored", res.cookie, mem.Len())
 	}
 	res := send(mux, "/api", "", "")
-	if tok := res.Header.Get(tokenResponseHeader); !ValidID(tok) || len(res.Cookies()) != 0 {
+	if tok := res.Header.Get(tokenResponseHeader); !validID(tok) || len(res.Cookies()) != 0 {
 		t.Fatalf("API: token %q, cookies %v", tok, res.Cookies())
 	}
 	page := do(t, mux, "GET", "/page", "")

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -32,19 +33,23 @@ type Session struct {
 	w   *responseWriter
 
 	mu      sync.Mutex
-	id      string // "" for a lazy session that has not been given one yet
+	id      string // the id the request came with, or its new one; "" for a lazy session not stored yet
+	key     string // where the store keeps the session: Handle(id), or where a renewal of id moved it
 	isNew   bool
 	pending bool  // lazy and not stored yet: stored when the handler returns, if it changed
 	views   int64 // this request's view number
-	// rec is the session as stored at rec.Version (when known), with this
-	// request's unsaved changes (set, deleted) applied. Its Views is the
-	// stored count, which may be past this request's number.
+	// rec is the session as stored at rec.Version (when known; "" makes
+	// the next read-modify-write read it first), with this request's
+	// unsaved changes (set, deleted) applied. Its Views is the stored
+	// count, which may be past this request's number.
 	rec     Record
 	set     map[string]any  // keys set by this request and not saved yet, encoded
 	deleted map[string]bool // keys deleted by this request and not saved yet
-	size    docSize         // of the document with this request's changes, once sized
+	size    docSize         // of the session with this request's changes, once sized
 	sized   bool
 	state   state
+	slide   *sliding  // the move of the expiry that the view started, if any
+	prevEnd EndReason // why the session the request came with ended
 }
 
 type state uint8
@@ -57,7 +62,9 @@ const (
 
 // ID returns the session id: the cookie's value, a random UUID chosen by the
 // server. Treat it as a secret, like a password. A lazy session (see
-// Config.Lazy) has no id, "", until it is first changed.
+// Config.Lazy) has no id, "", until it is first changed. During the grace
+// period of a renewal (Config.RenewAfter), the requests that came with the
+// old id keep it: only the renewing request knows the new one.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -75,7 +82,8 @@ func (s *Session) IsNew() bool {
 // the session, and one more for each request after it. Concurrent requests
 // of one session each get a number of their own. A lazy session is counted
 // from the request that stores it: Views is 0 until its first change, and
-// 1 from then on in that request.
+// 1 from then on in that request. On an Uncounted route, it is the number
+// of the last counted view.
 func (s *Session) Views() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -294,21 +302,13 @@ func (s *Session) drop(key string) {
 	delete(s.rec.Values, key)
 }
 
-// docSize returns the size of the session's document with this request's
-// changes, computing it the first time; s.mu must be held.
+// docSize returns the size of the session with this request's changes,
+// computing it the first time; s.mu must be held.
 func (s *Session) docSize() docSize {
 	if !s.sized {
-		s.size, s.sized = sizeOf(s.collection(), &s.rec), true
+		s.size, s.sized = sizeOf(&s.rec), true
 	}
 	return s.size
-}
-
-// collection returns the collection of the session's document.
-func (s *Session) collection() string {
-	if s.mgr == nil {
-		return defaultCollection // a Session made by a test
-	}
-	return s.mgr.collection
 }
 
 // materialize gives a lazy session that is not stored yet its id and its
@@ -322,6 +322,7 @@ func (s *Session) materialize() error {
 		s.id = ""
 		return ErrHeadersWritten
 	}
+	s.key = Handle(s.id)
 	s.views, s.rec.Views = 1, 1
 	return nil
 }
@@ -334,20 +335,17 @@ func (s *Session) changeable() error {
 	return nil
 }
 
-// A change is what a request must save of its session.
+// A change is what a request must save of its session: the mutation of
+// its record, and the version of the session it was made on.
 type change struct {
-	id     string
-	create bool   // a lazy session stored for the first time: rec is all of it
-	rec    Record // when create
-	Change
+	Mutation
+	before string
 }
 
 // takeChanges returns what must be saved of the session's changes so far,
 // and ends the session when end is set; ok is false when nothing must be
-// saved.
+// saved. s.mu must be held.
 func (s *Session) takeChanges(end bool) (c change, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state != active {
 		return c, false
 	}
@@ -360,53 +358,25 @@ func (s *Session) takeChanges(end bool) (c change, ok bool) {
 		}
 		s.pending = false // stored now: later changes are updates
 		s.set, s.deleted = nil, nil
-		return change{id: s.id, create: true, rec: s.rec}, true
+		return change{Mutation: createMutation(s.key, s.rec)}, true
 	}
 	if len(s.set) == 0 && len(s.deleted) == 0 {
 		return c, false
 	}
-	c = change{id: s.id, Change: Change{Set: s.set}}
+	c = change{Mutation: Mutation{Key: s.key, Set: s.set}, before: s.rec.Version}
 	if len(s.deleted) > 0 {
-		c.Delete = slices.Sorted(maps.Keys(s.deleted))
+		c.Unset = slices.Sorted(maps.Keys(s.deleted))
 	}
 	s.set, s.deleted = nil, nil
 	s.rec.Version = "" // stored without a condition: other changes may come between
 	return c, true
 }
 
-// apply stores an immediate change of the session's attributes (the values
-// of this request are saved as usual), without a condition, so that it
-// never conflicts; s.mu must be held. A lazy session not stored yet is
-// given its id, and stored with the change when the handler returns.
-func (s *Session) apply(ctx context.Context, op string, c Change) error {
-	if err := s.changeable(); err != nil {
-		return err
-	}
-	next := s.rec
-	c.applyTo(&next)
-	size := sizeOf(s.collection(), &next)
-	if err := size.check(); err != nil && size.bytes > s.docSize().bytes {
-		return err
-	}
-	if s.pending {
-		if err := s.materialize(); err != nil {
-			return err
-		}
-		next.Views = s.rec.Views
-	} else {
-		if !s.rec.live(s.mgr.now()) {
-			return fmt.Errorf("sessions: %s: %w: the session ended", op, ErrInactive)
-		}
-		ctx, cancel := s.mgr.storeContext(ctx)
-		defer cancel()
-		res, err := s.mgr.store.Apply(ctx, s.id, c)
-		if err != nil {
-			return wrap(op, err)
-		}
-		next.Version = res.Version
-	}
-	s.rec, s.size, s.sized = next, size, true
-	return nil
+// createMutation returns the mutation that stores rec as a new session
+// under key.
+func createMutation(key string, rec Record) Mutation {
+	attrs := rec.Attrs
+	return Mutation{Key: key, Create: true, AddViews: rec.Views, Set: rec.Values, Attrs: &attrs}
 }
 
 // cookieStage returns the header change that sends the session's cookie as
@@ -419,15 +389,25 @@ func (s *Session) cookieStage() func(http.Header) {
 // reload reads the session from the store again, after a conditional
 // change found it changed, keeping this request's unsaved changes and view
 // number; s.mu must be held. A session that ended meanwhile is
-// [ErrNotFound].
+// [ErrInactive].
 func (s *Session) reload(ctx context.Context) error {
-	rec, err := s.mgr.store.Get(ctx, s.id)
-	if err != nil {
+	rec, err := s.mgr.get(ctx, "read", s.key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+	case err != nil:
 		return wrap("reload", err)
+	case !rec.live(s.mgr.now()):
+		s.mgr.fence(ctx, s.key, rec)
+		return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
 	}
-	if !rec.live(s.mgr.now()) {
-		return fmt.Errorf("%w: the session ended", ErrNotFound)
-	}
+	s.took(rec)
+	return nil
+}
+
+// took makes rec, as stored, the session's record, with this request's
+// unsaved changes applied over it; s.mu must be held.
+func (s *Session) took(rec Record) {
 	if rec.Values == nil {
 		rec.Values = make(map[string]any)
 	}
@@ -438,5 +418,34 @@ func (s *Session) reload(ctx context.Context) error {
 		delete(rec.Values, k)
 	}
 	s.rec, s.sized = rec, false
-	return nil
+}
+
+// settle waits for the move of the expiry that the session's view
+// started, and takes its outcome into the session's record; s.mu must be
+// held. Every write of the session comes after it, so that none conflicts
+// with it.
+func (s *Session) settle() {
+	if s.slide == nil {
+		return
+	}
+	<-s.slide.done
+	if s.slide.err == nil && s.slide.before == s.rec.Version && s.slide.rec.Version != "" {
+		s.rec.Version, s.rec.Expires = s.slide.rec.Version, s.slide.rec.Expires
+	} else if s.slide.err != nil {
+		s.rec.Version = "" // read it again before a conditional change
+	}
+	s.slide = nil
+}
+
+// PreviousEnd reports why the session that the request came with ended,
+// for a request that was given a new session in its place: when a login
+// of its owner elsewhere ended it to keep within Config.MaxOwnerSessions
+// ([EndedByLimit]), or a log-out of the owner's sessions elsewhere did
+// ([EndedByLogout]); "" otherwise. An app can tell the visitor so ("you
+// were signed out because you signed in on another device"). The ended
+// session itself is never served again.
+func (s *Session) PreviousEnd() EndReason {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.prevEnd
 }

@@ -70,8 +70,8 @@ func TestSessionValues(t *testing.T) {
 		t.Errorf("Keys = %s", got)
 	}
 	c, ok := s.takeChanges(true)
-	if !ok || len(c.Set) != 8 || len(c.Delete) != 1 || c.Delete[0] != "s" {
-		t.Errorf("changes = %v %v %v", c.Set, c.Delete, ok)
+	if !ok || len(c.Set) != 8 || len(c.Unset) != 1 || c.Unset[0] != "s" {
+		t.Errorf("changes = %v %v %v", c.Set, c.Unset, ok)
 	}
 }
 

@@ -2,209 +2,181 @@ package sessions
 
 import (
 	"context"
-	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
-// A Store keeps session records. The Manager is the only caller a Store
-// needs to serve; implementations must be safe for concurrent use, also
-// when several processes share the data behind them.
+// A Store keeps records by key, for a [Manager]. It is mechanism only:
+// it reads a record, and applies mutations atomically under preconditions.
+// Everything else is the Manager's: whether a session is live (by its
+// clock, from [Attrs].Expires and Deadline), when its expiry moves, how a
+// lost answer is resolved, and what the keys and values may be. Errors
+// cross the seam as this package's sentinels, never as a database's own
+// codes.
 //
-// A store holds mechanism, not policy: it never decides whether a session
-// has ended (the Manager does, by its clock, from [Record.Expires]) and
-// never moves an expiry by itself. What it must guarantee is atomicity:
-// Visit never loses or repeats a view, Apply with IfVersion never applies
-// to a session that changed, and Rename moves exactly the state it was
-// given, or nothing.
+// Keys are made by the Manager: 1 to 100 bytes of lower-case letters,
+// digits and '-'. A session is kept under the SHA-256 of its id (see
+// [Handle]), never under the id itself, so that whoever reads the
+// database learns no id that would work as a cookie.
 //
-// Every method refuses an id for which [ValidID] is false, whatever the
-// caller: Get, Visit and Apply report [ErrNotFound] (no session can exist
-// under it), Delete does nothing, Create and Rename fail, and nothing is
-// written under it. A call whose context has ended fails without changing
-// anything.
+// Values are the encoded tree of [Session.Set]: nil, bool, int64, float64,
+// string (valid UTF-8), []byte, time.Time (UTC, microseconds), []any and
+// map[string]any of those. The Manager encodes and checks them before they
+// reach a store; a store keeps them as they are and gives them back alike.
 //
-// Two implementations come with the package: [FirestoreStore] for production
-// and [MemoryStore] for tests and single-instance development. Both pass the
-// behavioural suite sessionstest.TestStore, and so should a third.
+// Implementations must be safe for concurrent use, also by several
+// processes sharing the data behind them. Two come with the package:
+// [FirestoreStore] for production and [MemoryStore] for tests and a single
+// process. sessionstest.TestStore checks any Store; [Mutation.Apply] is
+// the rule for what a mutation does to a record, so a store can use it
+// instead of writing its own.
 type Store interface {
-	// Create stores rec as a new session under id. It returns an error
-	// wrapping [ErrExists] when a record is already stored under id. A
-	// Create whose answer was lost is resolved while ctx allows: the store
-	// recognises its own record and reports success.
-	Create(ctx context.Context, id string, rec Record) error
+	// Get returns the record stored under key, with its Version, or an
+	// error wrapping [ErrNotFound] when there is none.
+	Get(ctx context.Context, key string) (Record, error)
 
-	// Get returns the session stored under id, with its Version. A missing
-	// record is reported as [ErrNotFound]; an ended one is returned as it
-	// is stored.
-	Get(ctx context.Context, id string) (Record, error)
-
-	// Visit atomically adds views to the view count of the session stored
-	// under id and returns the record as stored after the change, so the
-	// views of this visit are numbered Views-views+1 … Views, and no other
-	// visit gets those numbers. It changes nothing else, so counting a view
-	// of a session that has ended does not bring it back. Its values and
-	// attributes are current: never older than a change that was
-	// acknowledged before Visit was called. A missing record is reported
-	// as [ErrNotFound].
-	Visit(ctx context.Context, id string, views int64) (Record, error)
-
-	// Apply makes the field-level change c to the session stored under id,
-	// atomically: only the values and attributes that c names change, so
-	// concurrent changes of other keys and attributes all survive. With
-	// c.IfVersion set, it applies only if the session is still stored at
-	// that version, and fails with [ErrConflict] otherwise. A missing
-	// record is reported as [ErrNotFound].
-	Apply(ctx context.Context, id string, c Change) (Applied, error)
-
-	// Rename atomically stores rec under newID and deletes the record under
-	// oldID, provided that the record under oldID is still at rec.Version
-	// ([ErrConflict] if it changed, [ErrNotFound] if it is gone). It backs
-	// [Session.Renew]. A Rename whose answer was lost is resolved before it
-	// returns, while ctx allows: it reports success only if rec is stored
-	// under newID.
-	Rename(ctx context.Context, oldID, newID string, rec Record) error
-
-	// Delete removes the record under id. Deleting a missing record is not an
-	// error.
-	Delete(ctx context.Context, id string) error
-
-	// DeleteExpired removes every record whose expiry is at or before now and
-	// reports how many it removed. Firestore's TTL policy does this job in
-	// production; DeleteExpired is for databases without one (such as the
-	// emulator) and for the memory store.
-	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+	// Commit applies the mutations in order, atomically: all of them, or
+	// none when the precondition of one fails. A mutation's precondition
+	// is checked against the record as the mutations before it in the
+	// same call left it, so one call may delete a record and create
+	// another under the same key.
+	//
+	// It returns, for each mutation, the record as stored right after it,
+	// with the Version that the mutation gave it (the zero Record for a
+	// deleted one). A store that cannot tell a record's fields without
+	// another read may give the record as read after the call instead,
+	// with Views as right after the mutation and Version "" unless that
+	// version holds every field returned.
+	//
+	// A failed precondition is an error wrapping [ErrNotFound] (no record
+	// where one must be), [ErrExists] (a record where none may be) or
+	// [ErrConflict] (no record at the version required, whether another
+	// version or none is stored). A store that cannot
+	// tell whether a call took effect (its answer was lost, or came too
+	// late) returns an error wrapping [ErrUnavailable], and never sends a
+	// write again on its own: the Manager resolves it.
+	Commit(ctx context.Context, ms ...Mutation) ([]Record, error)
 }
 
-// A DocumentStore is a [Store] that keeps each session as a document of a
-// Firestore collection, as [FirestoreStore] does. The Manager counts the
-// document's name in its size, so that Session.Set refuses exactly what
-// Firestore would (see [MaxDocumentBytes]); other stores are sized as
-// documents of the collection "sessions".
-type DocumentStore interface {
-	Store
-	// Collection returns the name of the collection of session documents.
-	Collection() string
-}
-
-// ValidID reports whether id can name a session: a canonical lower-case
-// version 4 UUID (RFC 9562), as the middleware issues them. A [Store]
-// refuses every other id, so that no value a visitor chose can reach a
-// database key or document path.
-func ValidID(id string) bool {
-	_, ok := parseID(id)
-	return ok
-}
-
-// errMalformedID is how stores refuse an id that is not [ValidID].
-var errMalformedID = fmt.Errorf("%w: malformed session id", ErrNotFound)
-
-// A Record is one session as a [Store] keeps it.
+// A Record is what a Store keeps under a key: a session, or a record the
+// Manager keeps about sessions, such as the list of an owner's sessions.
 type Record struct {
-	// Views counts the requests made with this session, this one included.
+	// Views counts the requests made with the session.
 	Views int64
-	// Created is when the session was created.
-	Created time.Time
-	// Expires is when the session ends: the idle expiry, which the Manager
-	// moves forward as the session is used, never past Deadline. Firestore stores it as the timestamp
-	// field expiresAt, ready for a TTL policy.
-	Expires time.Time
-	// Deadline is when the session ends however often it is used: its
-	// absolute lifetime.
-	Deadline time.Time
-	// Values holds the application's data, by key, as [Session.Set]
-	// encodes it.
+	// Values holds the application's values, by key, as [Session.Set]
+	// encodes them.
 	Values map[string]any
-	// Owner is who the session belongs to (see [Session.SetOwner]); ""
-	// for none.
-	Owner string
-	// Idle is the session's own idle timeout (see [Session.SetLifetime]);
-	// 0 for the Manager's.
-	Idle time.Duration
-	// BrowserSession is true when the session's cookie has no Max-Age, so
-	// that the browser drops it when it closes.
-	BrowserSession bool
-	// Version names the stored state this record shows, in the store's own
-	// terms (Firestore: the document's update time), for [Change].IfVersion
-	// and [Store.Rename]; "" when the store cannot name one. Every change
-	// of the stored session, a view included, gives it a new version.
+	Attrs
+	// Version names the stored state the record shows, in the store's own
+	// terms (Firestore: the document's update time). Every mutation gives
+	// a record a new version. "" when a store cannot name one.
 	Version string
 }
 
-// A Change is a field-level change of one session, applied atomically by
-// [Store.Apply]. Only what it names changes.
-type Change struct {
-	// IfVersion, when set, makes the change conditional on the session
-	// still being stored at that version ([Record.Version]).
-	IfVersion string
-	// Set stores these values, encoded as [Session.Set] encodes them.
-	Set map[string]any
-	// Delete removes the values under these keys.
-	Delete []string
-	// Add adds to the integer value under each key, atomically (a missing
-	// value counts as 0); [Applied].Sums reports the results.
-	Add map[string]int64
-	// Owner, when not nil, is the new owner ("" for none).
-	Owner *string
-	// Idle, Deadline and BrowserSession are the session's new lifetime,
-	// when SetLifetime is true.
-	Idle           time.Duration
-	Deadline       time.Time
-	BrowserSession bool
-	SetLifetime    bool
-	// Expires, when not zero, is the session's new expiry.
+// Attrs are the fields of a [Record] that a [Mutation] replaces together.
+type Attrs struct {
+	// Created is when the session began.
+	Created time.Time
+	// Renewed is when the session got its current id: at its creation,
+	// Renew, Login, or a rotation (see Config.RenewAfter).
+	Renewed time.Time
+	// Expires is when the session ends unless it is used: the idle expiry,
+	// never past Deadline. Firestore's TTL policy deletes by it.
 	Expires time.Time
+	// Deadline is when the session ends however often it is used.
+	Deadline time.Time
+	// Idle is the session's own idle timeout; 0 for the Manager's.
+	Idle time.Duration
+	// BrowserSession is true when the session's cookie has no Max-Age.
+	BrowserSession bool
+	// Owner is who the session belongs to; "" for none.
+	Owner string
+	// MovedTo, on a record that no longer holds a session, is the key of
+	// the record the session moved to (by Renew, Login or a rotation).
+	MovedTo string
+	// Ended, on a record that no longer holds a session, says why it ended,
+	// for the visitor's next request (see [Session.PreviousEnd]).
+	Ended EndReason
 }
 
-// empty reports whether c changes nothing.
-func (c *Change) empty() bool {
-	return len(c.Set) == 0 && len(c.Delete) == 0 && len(c.Add) == 0 && c.Owner == nil && !c.SetLifetime && c.Expires.IsZero()
+// A Mutation is one atomic change of the record under Key, for
+// [Store.Commit]. The zero value of each field changes nothing.
+type Mutation struct {
+	// Key names the record.
+	Key string
+
+	// The precondition: with Create, no record may be stored under Key;
+	// with IfVersion, the record must be stored at that version;
+	// otherwise a record must be stored under Key.
+	Create    bool
+	IfVersion string
+
+	// Delete removes the record. A Delete changes nothing else.
+	Delete bool
+
+	// AddViews is added to Views.
+	AddViews int64
+	// Set stores these values, and Unset removes the values under these
+	// keys; other values stay as they are.
+	Set   map[string]any
+	Unset []string
+	// Attrs, when not nil, replaces the record's Attrs.
+	Attrs *Attrs
 }
 
-// applyTo applies c to rec, whose Values it replaces with a copy.
-func (c *Change) applyTo(rec *Record) {
-	values := make(map[string]any, len(rec.Values)+len(c.Set))
-	for k, v := range rec.Values {
-		values[k] = v
+// Apply returns rec with m applied (m's precondition aside): the rule that
+// every store follows. rec is left as it is: the result's Values are a new
+// map, holding copies of m's values. A Delete gives the zero Record.
+func (m Mutation) Apply(rec Record) Record {
+	if m.Delete {
+		return Record{}
 	}
-	for k, v := range c.Set {
+	if m.Create {
+		rec = Record{}
+	}
+	rec.Views += m.AddViews
+	values := make(map[string]any, len(rec.Values)+len(m.Set))
+	maps.Copy(values, rec.Values)
+	for k, v := range m.Set {
 		values[k] = copyValue(v)
 	}
-	for _, k := range c.Delete {
+	for _, k := range m.Unset {
 		delete(values, k)
 	}
-	for k, n := range c.Add {
-		old, _ := values[k].(int64)
-		values[k] = old + n
-	}
 	rec.Values = values
-	c.applyAttrs(rec)
+	if m.Attrs != nil {
+		rec.Attrs = *m.Attrs
+	}
+	return rec
 }
 
-// applyAttrs applies the attributes c changes to rec.
-func (c *Change) applyAttrs(rec *Record) {
-	if c.Owner != nil {
-		rec.Owner = *c.Owner
-	}
-	if c.SetLifetime {
-		rec.Idle, rec.Deadline, rec.BrowserSession = c.Idle, c.Deadline, c.BrowserSession
-	}
-	if !c.Expires.IsZero() {
-		rec.Expires = c.Expires
-	}
+// changesValues reports whether m changes the record's values or Attrs.
+func (m *Mutation) changesValues() bool {
+	return len(m.Set) > 0 || len(m.Unset) > 0 || m.Attrs != nil
 }
 
-// Applied is what [Store.Apply] reports of a change it made.
-type Applied struct {
-	// Version is the version the change gave the session, when the store
-	// knows that the session's record at it is the record the change was
-	// applied to with the change; "" otherwise (another change came
-	// between, or the store cannot tell).
-	Version string
-	// Sums holds the value under each key of [Change].Add after the change.
-	Sums map[string]int64
-}
+// sortedKeys returns the keys of m.Set, sorted, for stores that write
+// them in a stable order.
+func (m *Mutation) sortedKeys() []string { return slices.Sorted(maps.Keys(m.Set)) }
 
-// live reports whether r is still a session at now.
+// live reports whether the record is a session that has not ended at now.
 func (r *Record) live(now time.Time) bool {
-	return now.Before(r.Expires) && now.Before(r.Deadline)
+	return r.MovedTo == "" && r.Ended == "" && now.Before(r.Expires) && now.Before(r.Deadline)
 }
+
+// An EndReason says why a session ended, when something other than its
+// visitor ended it: see [Session.PreviousEnd].
+type EndReason string
+
+// The reasons that a visitor's next request is told (see
+// [Session.PreviousEnd]).
+const (
+	// EndedByLimit: a login of the session's owner elsewhere ended it, to
+	// keep within Config.MaxOwnerSessions.
+	EndedByLimit EndReason = "limit"
+	// EndedByLogout: [Manager.DestroyOwnerSessions] or
+	// [Session.DestroyOthers] ended it: a log-out of the owner's sessions
+	// elsewhere.
+	EndedByLogout EndReason = "logout"
+)

@@ -3,11 +3,8 @@ package sessions
 import (
 	"bytes"
 	"context"
-	"errors"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Helpers of the tests that use stores directly. The behaviour every Store
@@ -16,51 +13,52 @@ import (
 
 func testRecord(now time.Time) Record {
 	return Record{
-		Views:    1,
-		Created:  now,
-		Expires:  now.Add(time.Hour),
-		Deadline: now.Add(24 * time.Hour),
-		Values:   map[string]any{"greeting": "Hallo Welt"},
+		Views:  1,
+		Values: map[string]any{"greeting": "Hallo Welt"},
+		Attrs:  Attrs{Created: now, Renewed: now, Expires: now.Add(time.Hour), Deadline: now.Add(24 * time.Hour)},
 	}
 }
 
 func storeNow() time.Time { return storeTime(time.Now()) }
 
-// stored creates a session of testRecord in st, now, and returns its id and
-// the time.
+// stored creates a session of testRecord in st, now, and returns its id
+// and the time; its key is Handle(id).
 func stored(t *testing.T, st Store) (string, time.Time) {
 	t.Helper()
 	now, id := storeNow(), newID()
-	if err := st.Create(context.Background(), id, testRecord(now)); err != nil {
+	if _, err := st.Commit(context.Background(), createMutation(Handle(id), testRecord(now))); err != nil {
 		t.Fatal(err)
 	}
 	return id, now
 }
 
-// Beyond refusing them (sessionstest checks that), no malformed id makes a
-// document of any name.
-func TestFirestoreWritesNoDocumentForMalformedIDs(t *testing.T) {
-	st, project := firestoreStore(t, FirestoreConfig{})
-	ctx := context.Background()
-	for _, id := range []string{"", "a/b", "..", "__x__", "x", "a/b/c/d"} {
-		if err := st.Create(ctx, id, testRecord(storeNow())); err == nil {
-			t.Errorf("Create(%q) succeeded", id)
-		}
-		_ = update(st, ctx, id, map[string]any{"k": "v"}, nil)
+// viewOf counts n views of the session id in st, as the Manager does.
+func viewOf(ctx context.Context, st Store, id string, n int64) (Record, error) {
+	res, err := st.Commit(ctx, Mutation{Key: Handle(id), AddViews: n})
+	if err != nil {
+		return Record{}, err
 	}
-	if docs := documents(t, project); len(docs) != 0 {
-		t.Errorf("documents written: %v", docs)
-	}
+	return res[0], nil
+}
+
+// update saves set and unset to the session id in st, as a request's save
+// does.
+func update(st Store, ctx context.Context, id string, set map[string]any, unset []string) error {
+	_, err := st.Commit(ctx, Mutation{Key: Handle(id), Set: set, Unset: unset})
+	return err
+}
+
+// deleteID deletes the session id from st.
+func deleteID(ctx context.Context, st Store, id string) error {
+	_, err := st.Commit(ctx, Mutation{Key: Handle(id), Delete: true})
+	return err
 }
 
 func TestFirestoreDocumentsAreNamedByHashedIDs(t *testing.T) {
 	st, project := firestoreStore(t, FirestoreConfig{Collection: "web_sessions"})
 	ctx := context.Background()
-	id := uuid.NewString()
-	if err := st.Create(ctx, id, testRecord(storeNow())); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Visit(ctx, id, 1); err != nil {
+	id, _ := stored(t, st)
+	if _, err := viewOf(ctx, st, id, 1); err != nil {
 		t.Fatal(err)
 	}
 	docs := documents(t, project)
@@ -74,27 +72,20 @@ func TestFirestoreDocumentsAreNamedByHashedIDs(t *testing.T) {
 	}
 }
 
-// The package's stores check keys and values again, for callers other than
-// a Session.
-func TestStoresRefuseInvalidChanges(t *testing.T) {
-	eachStore(t, func(t *testing.T, st Store) {
-		ctx := context.Background()
-		id, _ := stored(t, st)
-		if err := update(st, ctx, id, map[string]any{"__reserved__": "1"}, nil); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("reserved key: %v, want ErrInvalidKey", err)
+// Keys are the Manager's; a store refuses others, so that nothing reaches
+// a document path but a key.
+func TestFirestoreWritesNoDocumentForInvalidKeys(t *testing.T) {
+	st, project := firestoreStore(t, FirestoreConfig{})
+	ctx := context.Background()
+	for _, key := range []string{"", "a/b", "..", "__x__", "A", "a b", string(make([]byte, 101))} {
+		if _, err := st.Commit(ctx, createMutation(key, testRecord(storeNow()))); err == nil {
+			t.Errorf("Create under %q succeeded", key)
 		}
-		if err := update(st, ctx, id, map[string]any{"m": map[int]string{}}, nil); !errors.Is(err, ErrUnsupportedType) {
-			t.Errorf("map with int keys: %v, want ErrUnsupportedType", err)
+		if _, err := st.Get(ctx, key); err == nil {
+			t.Errorf("Get of %q succeeded", key)
 		}
-		if err := update(st, ctx, id, map[string]any{"big": make([]byte, MaxDocumentBytes)}, nil); !errors.Is(err, ErrTooLarge) {
-			t.Errorf("1 MiB value: %v, want ErrTooLarge", err)
-		}
-	})
-}
-
-// update saves set and del to the session id in st, as a request's save
-// does.
-func update(st Store, ctx context.Context, id string, set map[string]any, del []string) error {
-	_, err := st.Apply(ctx, id, Change{Set: set, Delete: del})
-	return err
+	}
+	if docs := documents(t, project); len(docs) != 0 {
+		t.Errorf("documents written: %v", docs)
+	}
 }

@@ -10,8 +10,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // recorder is an OpenTelemetry SDK set up to be read by a test.
@@ -120,7 +118,7 @@ func testTelemetryOfViews(t *testing.T, rec *recorder, st Store) {
 	v.get("/")
 	v.get("/set?color=red")
 	v.get("/")
-	want := []string{"sessions.create", "sessions.visit", "sessions.apply", "sessions.visit"}
+	want := []string{"sessions.create", "sessions.visit", "sessions.save", "sessions.visit"}
 	if got := rec.spanNames(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
 		t.Errorf("spans %q, want %q", got, want)
 	}
@@ -132,8 +130,8 @@ func testTelemetryOfViews(t *testing.T, rec *recorder, st Store) {
 		{"sessions.views", nil, 3},
 		{"sessions.created", nil, 1},
 		{"sessions.visit.batch", nil, 2},
-		{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "visit"), attribute.String("rpc.grpc.status_code", "OK")}, 2},
-		{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "apply")}, 1},
+		{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "visit")}, 2},
+		{"sessions.store.duration", []attribute.KeyValue{attribute.String("sessions.op", "save")}, 1},
 		{"sessions.store.errors", nil, 0},
 	} {
 		if got := rec.sum(t, c.name, c.attrs...); got != c.want {
@@ -167,25 +165,19 @@ func TestTelemetryOfConflicts(t *testing.T) {
 	}
 }
 
-// unavailableStore fails every visit as an unreachable Firestore does.
-type unavailableStore struct{ *MemoryStore }
-
-func (unavailableStore) Visit(context.Context, string, int64) (Record, error) {
-	return Record{}, status.Error(codes.Unavailable, "connection refused")
-}
-
 func TestTelemetryOfStoreErrors(t *testing.T) {
 	rec := newRecorder()
-	st := unavailableStore{NewMemoryStore()}
+	st := &hookStore{Store: NewMemoryStore()}
+	st.down.Store(true)
 	h := rec.traced(newManager(t, st, rec.cfg).Middleware(greet))
 	if res := do(t, h, http.MethodGet, "/", DefaultCookieName+"="+newID()); res.code != http.StatusServiceUnavailable {
 		t.Fatalf("%d, want 503", res.code)
 	}
-	if got := rec.sum(t, "sessions.store.errors", attribute.String("sessions.op", "visit"), attribute.String("rpc.grpc.status_code", "Unavailable")); got != 1 {
-		t.Errorf("store errors {visit, Unavailable} = %d, want 1", got)
+	if got := rec.sum(t, "sessions.store.errors", attribute.String("sessions.op", "visit"), attribute.String("error.type", "unavailable")); got != 1 {
+		t.Errorf("store errors {visit, unavailable} = %d, want 1", got)
 	}
 	spans := rec.spans.Ended()
-	if len(spans) != 2 || spans[0].Name() != "sessions.visit" || spans[0].Status().Description != "Unavailable" {
+	if len(spans) != 2 || spans[0].Name() != "sessions.visit" || spans[0].Status().Description != "unavailable" {
 		t.Errorf("spans %v, want the visit's span, with an error status, in the request's", rec.spanNames())
 	}
 }

@@ -36,7 +36,7 @@ func TestTokenHeader(t *testing.T) {
 
 		res := send(api, "/", "", "")
 		token := res.Header.Get(tokenResponseHeader)
-		if !ValidID(token) || len(res.Cookies()) != 0 || !containsToken(res.Header.Values("Vary"), "Authorization") || res.Header.Get("Cache-Control") != "no-store" {
+		if !validID(token) || len(res.Cookies()) != 0 || !containsToken(res.Header.Values("Vary"), "Authorization") || res.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("new API session: token %q, cookies %v, headers %v", token, res.Cookies(), res.Header)
 		}
 		res = send(api, "/", "Authorization", "Bearer "+token)
@@ -50,7 +50,7 @@ func TestTokenHeader(t *testing.T) {
 		}
 		res = send(api, "/renew", "Authorization", "bearer "+token)
 		renewed := res.Header.Get(tokenResponseHeader)
-		if !ValidID(renewed) || renewed == token {
+		if !validID(renewed) || renewed == token {
 			t.Fatalf("Renew answered token %q", renewed)
 		}
 		res = send(api, "/destroy", "Authorization", "Bearer "+renewed)

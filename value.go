@@ -2,7 +2,6 @@ package sessions
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"reflect"
 	"strings"
@@ -17,7 +16,7 @@ func checkKey(key string) error {
 	if !validFieldName(key) {
 		return fmt.Errorf("%w: %q", ErrInvalidKey, truncate(key, 40))
 	}
-	if n := valuesPathLen + escapedLen(key); n > maxFieldPathBytes {
+	if n := escapedLen(key); n > maxFieldPathBytes {
 		return fmt.Errorf("%w: key %q…: field path of %d bytes, over %d", ErrTooLarge, truncate(key, 40), n, maxFieldPathBytes)
 	}
 	return nil
@@ -64,17 +63,24 @@ func encode(v any) (any, error) {
 	case []byte:
 		return append([]byte{}, v...), nil
 	}
-	return encodeValue(reflect.ValueOf(v), 0)
+	return encodeValue(reflect.ValueOf(v), 0, 0)
 }
 
 // maxDepth bounds the nesting of maps and arrays in a value: Firestore
-// allows 20 levels in a field, and the values map is the first. It also
-// ends the encoding of a value that refers to itself.
+// allows 20 levels in a field, and a store may keep the values one level
+// down.
 const maxDepth = 19
+
+// maxHops bounds the pointers and interfaces followed on the way to one
+// value, so that a value that refers to itself through them (var x any;
+// x = &x) is refused instead of followed for ever.
+const maxHops = 64
 
 var timeType = reflect.TypeFor[time.Time]()
 
-func encodeValue(v reflect.Value, depth int) (any, error) {
+// encodeValue encodes v, found depth maps and arrays and hops pointers and
+// interfaces deep in a value.
+func encodeValue(v reflect.Value, depth, hops int) (any, error) {
 	if !v.IsValid() {
 		return nil, nil
 	}
@@ -83,7 +89,10 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return encodeValue(v.Elem(), depth)
+		if hops >= maxHops {
+			return nil, errSelfReferent
+		}
+		return encodeValue(v.Elem(), depth, hops+1)
 	case reflect.String:
 		if !utf8.ValidString(v.String()) {
 			return nil, errInvalidUTF8
@@ -116,7 +125,7 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 			if f.omitEmpty && fv.IsZero() {
 				continue
 			}
-			x, err := encodeValue(fv, depth+1)
+			x, err := encodeValue(fv, depth+1, hops)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f.name, err)
 			}
@@ -138,7 +147,7 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 			if k := it.Key().String(); !validFieldName(k) {
 				return nil, fmt.Errorf("%w: map key %q (Firestore refuses empty, __name__ and invalid UTF-8 field names)", ErrInvalidKey, truncate(k, 40))
 			}
-			x, err := encodeValue(it.Value(), depth+1)
+			x, err := encodeValue(it.Value(), depth+1, hops)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", it.Key().String(), err)
 			}
@@ -162,7 +171,7 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 		}
 		a := make([]any, v.Len())
 		for i := range a {
-			x, err := encodeValue(v.Index(i), depth+1)
+			x, err := encodeValue(v.Index(i), depth+1, hops)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -176,7 +185,10 @@ func encodeValue(v reflect.Value, depth int) (any, error) {
 	return nil, fmt.Errorf("%w: %s", ErrUnsupportedType, v.Type())
 }
 
-var errTooDeep = fmt.Errorf("%w: maps and arrays nested more than %d deep", ErrTooLarge, maxDepth)
+var (
+	errTooDeep      = fmt.Errorf("%w: maps and arrays nested more than %d deep", ErrTooLarge, maxDepth)
+	errSelfReferent = fmt.Errorf("%w: a value that refers to itself, or more than %d pointers deep", ErrUnsupportedType, maxHops)
+)
 
 // A field is how a struct field is stored.
 type field struct {
@@ -273,41 +285,61 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// isScalar reports whether v is a value that encode gives back as it is.
-func isScalar(v any) bool {
-	switch v.(type) {
-	case nil, string, bool, int64, float64:
-		return true
+// valueSize estimates the memory an encoded value takes, for the bounds
+// of the stores that keep records in memory.
+func valueSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return 16 + len(v)
+	case []byte:
+		return 24 + len(v)
+	case map[string]any:
+		n := 48
+		for k, x := range v {
+			n += 16 + len(k) + valueSize(x)
+		}
+		return n
+	case []any:
+		n := 24
+		for _, x := range v {
+			n += valueSize(x)
+		}
+		return n
 	}
-	return false
+	return 24
 }
 
-// checkChanges checks the keys and values of an update, for stores that may
-// be called by code other than a Session, and returns the values encoded.
-func checkChanges(set map[string]any, del []string) (map[string]any, error) {
-	enc, copied := set, false // a copy only when a value's encoding differs from it
-	for k, v := range set {
-		if err := checkKey(k); err != nil {
-			return nil, err
+// equalValues reports whether two encoded values are the same.
+func equalValues(a, b any) bool {
+	switch a := a.(type) {
+	case time.Time:
+		b, ok := b.(time.Time)
+		return ok && a.Equal(b)
+	case []byte:
+		b, ok := b.([]byte)
+		return ok && string(a) == string(b)
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
 		}
-		x, err := encode(v)
-		if err != nil {
-			return nil, fmt.Errorf("value %q: %w", truncate(k, 40), err)
-		}
-		if err := checkValue(k, x); err != nil {
-			return nil, err
-		}
-		if !isScalar(v) {
-			if !copied {
-				enc, copied = maps.Clone(set), true
+		for i := range a {
+			if !equalValues(a[i], b[i]) {
+				return false
 			}
-			enc[k] = x
 		}
-	}
-	for _, k := range del {
-		if err := checkKey(k); err != nil {
-			return nil, err
+		return true
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
 		}
+		for k, x := range a {
+			if y, ok := b[k]; !ok || !equalValues(x, y) {
+				return false
+			}
+		}
+		return true
 	}
-	return enc, nil
+	return a == b
 }

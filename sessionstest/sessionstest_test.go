@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
-	"maps"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,8 +15,9 @@ import (
 )
 
 // gobStore is a store as a user of the package might write one for a
-// key-value database: each record an encoded blob under its id, read,
-// changed and written back under one lock.
+// key-value database: each record an encoded blob under its key, read,
+// changed by Mutation.Apply and written back, under one lock. It is
+// mechanism only: what a session is, and when it ends, is the Manager's.
 type gobStore struct {
 	mu       sync.Mutex
 	blobs    map[string][]byte
@@ -29,10 +30,10 @@ func init() {
 	gob.Register([]any{})
 }
 
-func (s *gobStore) get(id string) (sessions.Record, bool) {
+// decode returns the record encoded as b.
+func decode(b []byte) (sessions.Record, bool) {
 	var rec sessions.Record
-	b, ok := s.blobs[id]
-	if !ok || gob.NewDecoder(bytes.NewReader(b)).Decode(&rec) != nil {
+	if b == nil || gob.NewDecoder(bytes.NewReader(b)).Decode(&rec) != nil {
 		return sessions.Record{}, false
 	}
 	for k, v := range rec.Values {
@@ -41,8 +42,15 @@ func (s *gobStore) get(id string) (sessions.Record, bool) {
 	return rec, true
 }
 
-// emptyArrays gives back the empty arrays that gob decodes as nil slices:
-// an encoded value holds no nil slice (a nil slice is stored as nil).
+// encode returns rec encoded.
+func encode(rec sessions.Record) ([]byte, error) {
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(rec)
+	return buf.Bytes(), err
+}
+
+// emptyArrays gives back the empty arrays and maps that gob decodes as
+// nil: an encoded value holds no nil slice or map (nil is stored as nil).
 func emptyArrays(v any) any {
 	switch v := v.(type) {
 	case []any:
@@ -53,6 +61,9 @@ func emptyArrays(v any) any {
 			v[i] = emptyArrays(x)
 		}
 	case map[string]any:
+		if v == nil {
+			return map[string]any{}
+		}
 		for k, x := range v {
 			v[k] = emptyArrays(x)
 		}
@@ -60,167 +71,72 @@ func emptyArrays(v any) any {
 	return v
 }
 
-func (s *gobStore) put(id string, rec sessions.Record) error {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(rec); err != nil {
-		return err
-	}
-	s.blobs[id] = buf.Bytes()
-	return nil
-}
-
-// check refuses what every store refuses, then locks the store.
-func (s *gobStore) check(ctx context.Context, ids ...string) (unlock func(), err error) {
+func (s *gobStore) Get(ctx context.Context, key string) (sessions.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if !sessions.ValidID(id) {
-			return nil, sessions.ErrNotFound
-		}
+		return sessions.Record{}, fmt.Errorf("%w: %w", sessions.ErrUnavailable, err)
 	}
 	s.mu.Lock()
-	return s.mu.Unlock, nil
-}
-
-func live(rec sessions.Record, now time.Time) bool {
-	return now.Before(rec.Expires) && now.Before(rec.Deadline)
-}
-
-func (s *gobStore) Create(ctx context.Context, id string, rec sessions.Record) error {
-	unlock, err := s.check(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, ok := s.blobs[id]; ok {
-		return sessions.ErrExists
-	}
-	s.version(&rec)
-	return s.put(id, rec)
-}
-
-// version gives rec the next version; s.mu must be held.
-func (s *gobStore) version(rec *sessions.Record) {
-	s.versions++
-	rec.Version = strconv.Itoa(s.versions)
-}
-
-func (s *gobStore) Get(ctx context.Context, id string) (sessions.Record, error) {
-	unlock, err := s.check(ctx, id)
-	if err != nil {
-		return sessions.Record{}, err
-	}
-	defer unlock()
-	rec, ok := s.get(id)
+	defer s.mu.Unlock()
+	rec, ok := decode(s.blobs[key])
 	if !ok {
 		return sessions.Record{}, sessions.ErrNotFound
 	}
 	return rec, nil
 }
 
-func (s *gobStore) Visit(ctx context.Context, id string, views int64) (sessions.Record, error) {
-	unlock, err := s.check(ctx, id)
-	if err != nil {
-		return sessions.Record{}, err
+func (s *gobStore) Commit(ctx context.Context, ms ...sessions.Mutation) ([]sessions.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", sessions.ErrUnavailable, err)
 	}
-	defer unlock()
-	rec, ok := s.get(id)
-	if !ok {
-		return sessions.Record{}, sessions.ErrNotFound
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := map[string][]byte{} // what the mutations leave, by key; nil: deleted
+	out := make([]sessions.Record, len(ms))
+	for i, m := range ms {
+		blob, seen := next[m.Key]
+		if !seen {
+			blob = s.blobs[m.Key]
+		}
+		cur, exists := decode(blob)
+		switch {
+		case m.Create && exists:
+			return nil, sessions.ErrExists
+		case m.IfVersion != "" && (!exists || m.IfVersion != cur.Version):
+			return nil, sessions.ErrConflict
+		case !m.Create && !exists:
+			return nil, sessions.ErrNotFound
+		case m.IfVersion != "" && m.IfVersion != cur.Version:
+			return nil, sessions.ErrConflict
+		case m.Delete:
+			next[m.Key] = nil
+			continue
+		}
+		rec := m.Apply(cur)
+		s.versions++
+		rec.Version = strconv.Itoa(s.versions)
+		b, err := encode(rec)
+		if err != nil {
+			return nil, err
+		}
+		next[m.Key], out[i] = b, rec
 	}
-	rec.Views += views
-	s.version(&rec)
-	return rec, s.put(id, rec)
-}
-
-func (s *gobStore) Apply(ctx context.Context, id string, c sessions.Change) (sessions.Applied, error) {
-	unlock, err := s.check(ctx, id)
-	if err != nil {
-		return sessions.Applied{}, err
-	}
-	defer unlock()
-	rec, ok := s.get(id)
-	switch {
-	case !ok:
-		return sessions.Applied{}, sessions.ErrNotFound
-	case c.IfVersion != "" && c.IfVersion != rec.Version:
-		return sessions.Applied{}, sessions.ErrConflict
-	}
-	if rec.Values == nil {
-		rec.Values = map[string]any{}
-	}
-	maps.Copy(rec.Values, c.Set)
-	for _, k := range c.Delete {
-		delete(rec.Values, k)
-	}
-	sums := map[string]int64{}
-	for k, n := range c.Add {
-		old, _ := rec.Values[k].(int64)
-		rec.Values[k] = old + n
-		sums[k] = old + n
-	}
-	if c.Owner != nil {
-		rec.Owner = *c.Owner
-	}
-	if c.SetLifetime {
-		rec.Idle, rec.Deadline, rec.BrowserSession = c.Idle, c.Deadline, c.BrowserSession
-	}
-	if !c.Expires.IsZero() {
-		rec.Expires = c.Expires
-	}
-	s.version(&rec)
-	return sessions.Applied{Version: rec.Version, Sums: sums}, s.put(id, rec)
-}
-
-func (s *gobStore) Rename(ctx context.Context, oldID, newID string, rec sessions.Record) error {
-	unlock, err := s.check(ctx, oldID, newID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	old, ok := s.get(oldID)
-	switch {
-	case !ok:
-		return sessions.ErrNotFound
-	case old.Version != rec.Version:
-		return sessions.ErrConflict
-	}
-	delete(s.blobs, oldID)
-	s.version(&rec)
-	return s.put(newID, rec)
-}
-
-func (s *gobStore) Delete(ctx context.Context, id string) error {
-	if !sessions.ValidID(id) {
-		return nil
-	}
-	unlock, err := s.check(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	delete(s.blobs, id)
-	return nil
-}
-
-func (s *gobStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	unlock, err := s.check(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
-	n := 0
-	for id := range s.blobs {
-		if rec, _ := s.get(id); !live(rec, now) {
-			delete(s.blobs, id)
-			n++
+	for k, b := range next {
+		if b == nil {
+			delete(s.blobs, k)
+		} else {
+			s.blobs[k] = b
 		}
 	}
-	return n, nil
+	// The records handed out share nothing with what is stored.
+	for i, rec := range out {
+		b, _ := encode(rec)
+		out[i], _ = decode(b)
+	}
+	return out, nil
 }
 
-// A store written outside the package passes the suite.
+// A store written outside the package, of mechanism only, passes the
+// suite.
 func TestStoreOfYourOwn(t *testing.T) {
 	sessionstest.TestStore(t, func(t *testing.T) sessions.Store {
 		return &gobStore{blobs: map[string][]byte{}}

@@ -2,6 +2,7 @@ package ginexample_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +12,6 @@ import (
 	"github.com/firestore-sessions/sessions/examples/gin"
 	"github.com/firestore-sessions/sessions/examples/internal/apptest"
 	"github.com/gin-gonic/gin"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // On Gin, through Wrap, the middleware works as on net/http: the handler
@@ -23,8 +22,8 @@ func TestGinRouter(t *testing.T) { apptest.Run(t, newRouter) }
 // downStore is a store that cannot be reached.
 type downStore struct{ sessions.Store }
 
-func (downStore) Create(ctx context.Context, id string, rec sessions.Record) error {
-	return status.Error(codes.Unavailable, "down")
+func (downStore) Commit(ctx context.Context, ms ...sessions.Mutation) ([]sessions.Record, error) {
+	return nil, fmt.Errorf("%w: down", sessions.ErrUnavailable)
 }
 
 // When the middleware answers by itself (503: the store is down), the rest
