@@ -175,7 +175,7 @@ func TestStoreErrorLogNamesTrace(t *testing.T) {
 	var logs syncBuilder
 	logger := newLogger(&logs, cfg.onCloud, project)
 	flush := setupTestTelemetry(t, logger)
-	store, err := openFirestore(t.Context(), cfg.project, cfg.database, time.Second, logger)
+	store, err := openFirestore(t.Context(), cfg.project, cfg.database, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
