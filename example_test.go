@@ -11,8 +11,6 @@ import (
 
 	"github.com/firestore-sessions/sessions"
 	"github.com/justinas/alice"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // The tutorial's page: a view count per visitor, with the greeting chosen
@@ -387,32 +385,6 @@ func ExampleConfig_sameSite() {
 	// Output:
 	// true true true
 	// sessions: config: browsers refuse SameSite=None on a cookie that is not Secure: drop Insecure or choose Lax
-}
-
-// Metrics and spans go to the OpenTelemetry providers the app installs
-// (here a metric reader; in production an exporter to Cloud Monitoring and
-// Cloud Trace); without them they cost nothing.
-func ExampleConfig_telemetry() {
-	reader := sdkmetric.NewManualReader()
-	m, _ := sessions.New(sessions.NewMemoryStore(), sessions.Config{
-		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
-	})
-	h := m.Middleware(http.NotFoundHandler())
-	_, c := visit(h, "/", nil)
-	visit(h, "/", c)
-
-	var rm metricdata.ResourceMetrics
-	_ = reader.Collect(context.Background(), &rm)
-	for _, sm := range rm.ScopeMetrics {
-		for _, metric := range sm.Metrics {
-			if sum, ok := metric.Data.(metricdata.Sum[int64]); ok && (metric.Name == "sessions.views" || metric.Name == "sessions.created") {
-				fmt.Println(metric.Name, sum.DataPoints[0].Value)
-			}
-		}
-	}
-	// Unordered output:
-	// sessions.views 2
-	// sessions.created 1
 }
 
 // At sign-in, one call gives the session a new id (so that an id known

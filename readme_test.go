@@ -85,17 +85,26 @@ func TestREADMEProgram(t *testing.T) {
 	}
 
 	t.Run("memory", func(t *testing.T) {
-		visitREADMEProgram(t, bin)
+		visitREADMEProgram(t, bin, "sessions in memory (this process only)")
 	})
 	t.Run("firestore", func(t *testing.T) {
 		host := emulator.Require(t)
-		visitREADMEProgram(t, bin, "FIRESTORE_EMULATOR_HOST="+host, "GOOGLE_CLOUD_PROJECT="+emulator.ProjectID(t))
+		project := emulator.ProjectID(t)
+		visitREADMEProgram(t, bin, "sessions in the Firestore emulator at "+host+", project "+project,
+			"FIRESTORE_EMULATOR_HOST="+host, "GOOGLE_CLOUD_PROJECT="+project)
+	})
+	// The emulator alone is enough: the program picks a demo project.
+	t.Run("emulator", func(t *testing.T) {
+		host := emulator.Require(t)
+		visitREADMEProgram(t, bin, "sessions in the Firestore emulator at "+host+", project demo-local",
+			"FIRESTORE_EMULATOR_HOST="+host)
 	})
 }
 
 // visitREADMEProgram runs bin with env and PORT, and visits it as a browser
-// would, checking each page.
-func visitREADMEProgram(t *testing.T, bin string, env ...string) {
+// would, checking each page; once it has stopped, it checks that the
+// program logged wantLog, the store it uses, in one line.
+func visitREADMEProgram(t *testing.T, bin, wantLog string, env ...string) {
 	port := freeport.For(t)
 	var out bytes.Buffer
 	cmd := exec.Command(bin)
@@ -109,6 +118,9 @@ func visitREADMEProgram(t *testing.T, bin string, env ...string) {
 	defer func() {
 		_ = cmd.Process.Kill()
 		<-exited
+		if n := strings.Count(out.String(), wantLog+"\n"); n != 1 {
+			t.Errorf("the program logged %q %d times, want once", wantLog, n)
+		}
 		if t.Failed() {
 			t.Logf("the program said:\n%s", out.String())
 		}

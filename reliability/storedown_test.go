@@ -44,7 +44,7 @@ func storeDownAtStart(t *testing.T, tg target) {
 		if err := g.WaitListening(30 * time.Second); err != nil {
 			x.update(func(x *row) { x.Notes = "greeter " + err.Error() + ": " + strings.TrimSpace(g.Stderr()) })
 			t.Fatalf("greeter with the store down: %v; want it to listen and answer 503 until the store comes up.\n"+
-				"It stops instead at its startup probe of the database (cmd/greeter/store.go, openFirestore); stderr:\n%s", err, g.Stderr())
+				"It should listen at once and check the database in the background (cmd/greeter/store.go, checkFirestore); stderr:\n%s", err, g.Stderr())
 		}
 		srv = server{base: g.URL, greeter: g}
 	} else {

@@ -176,8 +176,9 @@ func storeSession(t *testing.T, store sessions.Store, values map[string]any) *ht
 	t.Helper()
 	const id = "0b7e3a52-9a51-4d8e-a3c4-2f0a8a6f1d3b"
 	now := time.Now()
-	rec := sessions.Record{Views: 1, Created: now, Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour), Values: values}
-	if err := store.Create(context.Background(), id, rec); err != nil {
+	attrs := sessions.Attrs{Created: now, Renewed: now, Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour)}
+	m := sessions.Mutation{Key: sessions.Handle(id), Create: true, AddViews: 1, Set: values, Attrs: &attrs}
+	if _, err := store.Commit(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	return &http.Cookie{Name: "session_id", Value: id}

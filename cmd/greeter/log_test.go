@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,8 +18,6 @@ import (
 	"github.com/firestore-sessions/sessions"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // On Google Cloud, log lines are JSON with Cloud Logging's field names.
@@ -175,7 +174,7 @@ func TestStoreErrorLogNamesTrace(t *testing.T) {
 	var logs syncBuilder
 	logger := newLogger(&logs, cfg.onCloud, project)
 	flush := setupTestTelemetry(t, logger)
-	store, err := openFirestore(t.Context(), cfg.project, cfg.database, time.Second, logger)
+	store, err := openFirestore(t.Context(), cfg.project, cfg.database, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +219,10 @@ func TestStoreErrorLogNamesTrace(t *testing.T) {
 // store.
 type shortCalls struct{ sessions.Store }
 
-func (s shortCalls) Create(ctx context.Context, id string, rec sessions.Record) error {
+func (s shortCalls) Commit(ctx context.Context, ms ...sessions.Mutation) ([]sessions.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	return s.Store.Create(ctx, id, rec)
+	return s.Store.Commit(ctx, ms...)
 }
 
 // With no spans exported, a line still names the trace of the request's
@@ -258,10 +257,14 @@ func TestLogNamesIncomingTraceWithoutExport(t *testing.T) {
 	}
 }
 
-// downStore is a store whose creates fail at once, as an unavailable
+// downStore is a store whose writes fail at once, as an unavailable
 // Firestore's do.
 type downStore struct{ sessions.Store }
 
-func (downStore) Create(context.Context, string, sessions.Record) error {
-	return status.Error(codes.Unavailable, "connection refused")
+func (downStore) Commit(context.Context, ...sessions.Mutation) ([]sessions.Record, error) {
+	return nil, fmt.Errorf("%w: connection refused", sessions.ErrUnavailable)
+}
+
+func (downStore) Get(context.Context, string) (sessions.Record, error) {
+	return sessions.Record{}, fmt.Errorf("%w: connection refused", sessions.ErrUnavailable)
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -13,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firestore-sessions/sessions"
 	"github.com/firestore-sessions/sessions/cmd/greeter/internal/greetertest"
 	"github.com/firestore-sessions/sessions/internal/emulator"
+	"github.com/firestore-sessions/sessions/internal/freeport"
+	"github.com/firestore-sessions/sessions/internal/tcpproxy"
 )
 
 // TestMain starts the Firestore emulator unless FIRESTORE_EMULATOR_HOST
@@ -156,10 +162,110 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 	}
 }
 
-// A Firestore that does not answer yet does not stop the start: it may be
-// starting too. The greeter warns, within the timeout, and serves 503 until
-// the database answers (the reliability suite's case 1 shows it recover).
-func TestUnreachableEmulator(t *testing.T) {
+// The greeter listens at once, even with Firestore down: it checks the
+// database in the background, answers 503 meanwhile, and serves the page
+// once Firestore answers.
+func TestServesWhileFirestoreIsDown(t *testing.T) {
+	upstream := emulator.Require(t)
+	project := emulator.ProjectID(t)
+	host := "127.0.0.1:" + strconv.Itoa(freeport.For(t)) // nothing listens there yet
+	bin := greetertest.Build(t)
+
+	start := time.Now()
+	p := greetertest.Start(t, bin, "FIRESTORE_EMULATOR_HOST="+host, "GOOGLE_CLOUD_PROJECT="+project)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("listening %v after the start with Firestore down, want within 1 s", d.Round(time.Millisecond))
+	}
+	for range 2 {
+		resp, body := greetertest.Request(t, "GET", p.URL+"/", nil)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || greetertest.SessionCookie(resp) != nil {
+			t.Fatalf("with Firestore down: %d, Retry-After %q, cookie %v: %q; want 503 with Retry-After and no cookie",
+				resp.StatusCode, resp.Header.Get("Retry-After"), greetertest.SessionCookie(resp), body)
+		}
+	}
+	// The check's outcome is logged, within its timeout.
+	for deadline := time.Now().Add(2 * startTimeout); !strings.Contains(p.Output(), "Firestore does not answer yet"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning that Firestore does not answer:\n%s", p.Output())
+		}
+		time.Sleep(20 * time.Millisecond) // polling another process's output
+	}
+
+	// Firestore comes up where the greeter looks for it.
+	proxy, err := tcpproxy.StartOn(host, upstream, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	var cookie *http.Cookie
+	for deadline := time.Now().Add(time.Minute); ; {
+		resp, body := greetertest.Request(t, "GET", p.URL+"/", nil)
+		if resp.StatusCode == http.StatusOK {
+			if views, _ := greetertest.ParsePage(t, body); views != 1 {
+				t.Fatalf("first page once Firestore answers: %q", body)
+			}
+			cookie = greetertest.SessionCookie(resp)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d a minute after Firestore came up: %q", resp.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond) // polling another process, which reconnects by itself
+	}
+	_, body := greetertest.Request(t, "GET", p.URL+"/", cookie)
+	if views, _ := greetertest.ParsePage(t, body); views != 2 {
+		t.Errorf("second visit: %q", body)
+	}
+	if code := p.Stop(t); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0\n%s", code, p.Output())
+	}
+}
+
+// fakePing is a store whose Ping returns err, once ctx is done if wait.
+type fakePing struct {
+	err  error
+	wait bool
+}
+
+func (f fakePing) Ping(ctx context.Context) error {
+	if f.wait {
+		<-ctx.Done()
+	}
+	return f.err
+}
+
+// The check logs what it finds, in one line; at shutdown, nothing.
+func TestCheckFirestore(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		st   fakePing
+		stop bool // the greeter shuts down during the check
+		want string
+	}{
+		{"answers", fakePing{}, false, `level=INFO msg="Firestore answers"`},
+		{"unavailable", fakePing{err: fmt.Errorf("%w: connection refused", sessions.ErrUnavailable)}, false, `level=WARN msg="Firestore does not answer yet`},
+		{"timeout", fakePing{err: context.DeadlineExceeded, wait: true}, false, `level=WARN msg="Firestore does not answer yet`},
+		{"unusable", fakePing{err: errors.New("sessions: firestore ping: Datastore mode")}, false, `level=ERROR msg="Firestore database unusable`},
+		{"shutdown", fakePing{err: context.Canceled, wait: true}, true, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs strings.Builder
+			ctx, cancel := context.WithCancel(context.Background())
+			if c.stop {
+				cancel()
+			}
+			checkFirestore(ctx, c.st, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+			cancel()
+			if got := logs.String(); strings.Count(got, "\n") != min(len(c.want), 1) || !strings.Contains(got, c.want) {
+				t.Errorf("log %q, want one line with %q", got, c.want)
+			}
+		})
+	}
+}
+
+// Against an address where nothing listens, the check warns within its
+// timeout that Firestore does not answer yet.
+func TestCheckFirestoreUnreachable(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -168,13 +274,14 @@ func TestUnreachableEmulator(t *testing.T) {
 	l.Close() // nothing listens there now
 	t.Setenv("FIRESTORE_EMULATOR_HOST", host)
 
-	var logs strings.Builder
 	start := time.Now()
-	store, err := openFirestore(context.Background(), "demo-greeter", "", time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
+	store, err := openFirestore(context.Background(), "demo-greeter", "", time.Second)
 	if err != nil {
-		t.Fatalf("start with the store down: %v, want a warning and a store", err)
+		t.Fatalf("opening a store with Firestore down: %v, want a store", err)
 	}
 	defer store.Close()
+	var logs strings.Builder
+	checkFirestore(context.Background(), store, time.Second, slog.New(slog.NewTextHandler(&logs, nil)))
 	if !strings.Contains(logs.String(), "does not answer yet") {
 		t.Errorf("log %q, want a warning that Firestore does not answer", logs.String())
 	}

@@ -8,22 +8,23 @@ import (
 	"time"
 
 	"github.com/firestore-sessions/sessions"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 const (
 	// collection holds the session documents.
 	collection = "sessions"
 	// startTimeout bounds the creation of the Firestore client, and then the
-	// first read that proves the database usable.
+	// first read that checks the database.
 	startTimeout = 10 * time.Second
 	// sweepInterval is how often the memory store drops expired sessions.
 	sweepInterval = 10 * time.Minute
 )
 
 // openStore returns the session store that cfg selects, and the function
-// that releases it once the server has stopped.
+// that releases it once the server has stopped. It does not wait for
+// Firestore to answer, so that the greeter listens at once: a first read
+// checks the database in the background (checkFirestore), and meanwhile
+// the middleware answers 503 while the store fails.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.Store, func(), error) {
 	if !cfg.firestore {
 		logger.Warn("sessions are kept in this process's memory: they are lost on restart and not shared between instances; " +
@@ -32,11 +33,19 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 		go sweep(ctx, store, logger)
 		return store, func() {}, nil
 	}
-	store, err := openFirestore(ctx, cfg.project, cfg.database, startTimeout, logger)
+	store, err := openFirestore(ctx, cfg.project, cfg.database, startTimeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.storeName(), err)
 	}
+	checkCtx, stopCheck := context.WithCancel(ctx)
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		checkFirestore(checkCtx, store, startTimeout, logger)
+	}()
 	closeStore := func() {
+		stopCheck()
+		<-checked
 		if err := store.Close(); err != nil {
 			logger.Warn("closing the Firestore clients", "err", err)
 		}
@@ -45,26 +54,39 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger) (sessions.S
 }
 
 // openFirestore returns a session store on project's Firestore database
-// (the one named database names, or the default for "") within timeout. A first read checks the database: one that cannot be used
-// (missing, in Datastore mode, no permission) stops the start; one that does
-// not answer yet does not, since it may be starting too: requests get 503
-// until it answers, and the greeter recovers by itself.
-func openFirestore(ctx context.Context, project, database string, timeout time.Duration, logger *slog.Logger) (*sessions.FirestoreStore, error) {
+// (the one named database names, or the default for "") within timeout.
+// It makes the clients without waiting for the database to answer.
+func openFirestore(ctx context.Context, project, database string, timeout time.Duration) (*sessions.FirestoreStore, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	st, err := sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Database: database, Collection: collection})
-	if err != nil {
-		return nil, err
-	}
-	switch err := st.Ping(ctx); {
+	return sessions.OpenFirestore(ctx, project, sessions.FirestoreConfig{Database: database, Collection: collection})
+}
+
+// pinger is the part of a FirestoreStore that checkFirestore uses.
+type pinger interface {
+	Ping(context.Context) error
+}
+
+// checkFirestore reads from the database once, within timeout, and logs
+// what it finds: that the database answers; that it does not answer yet
+// (it may be starting too); or that it cannot be used (missing, in
+// Datastore mode, no permission), which needs a fix. None of these stops
+// the greeter: requests get 503 while the store fails, and are served
+// again once it answers. It logs nothing when ctx is cancelled first, as
+// at shutdown.
+func checkFirestore(ctx context.Context, st pinger, timeout time.Duration, logger *slog.Logger) {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := st.Ping(pctx)
+	switch {
 	case err == nil:
-	case errors.Is(err, context.DeadlineExceeded), status.Code(err) == codes.Unavailable, status.Code(err) == codes.DeadlineExceeded:
+		logger.Info("Firestore answers")
+	case ctx.Err() != nil:
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, sessions.ErrUnavailable):
 		logger.Warn("Firestore does not answer yet: requests get 503 until it does", "err", err)
 	default:
-		st.Close()
-		return nil, fmt.Errorf("database unusable: %w", err)
+		logger.Error("Firestore database unusable: requests get 503 until it is fixed", "err", err)
 	}
-	return st, nil
 }
 
 // sweep drops the memory store's expired sessions now and then, until ctx

@@ -26,6 +26,10 @@ func (downStore) Commit(ctx context.Context, ms ...sessions.Mutation) ([]session
 	return nil, fmt.Errorf("%w: down", sessions.ErrUnavailable)
 }
 
+func (downStore) Get(ctx context.Context, key string) (sessions.Record, error) {
+	return sessions.Record{}, fmt.Errorf("%w: down", sessions.ErrUnavailable)
+}
+
 // When the middleware answers by itself (503: the store is down), the rest
 // of Gin's chain does not run; a handler that ends with c.AbortWithStatus,
 // which sends the headers itself, still sends Destroy's cookie.

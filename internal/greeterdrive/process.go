@@ -19,23 +19,24 @@ import (
 // Package is the import path of the greeter command.
 const Package = "github.com/firestore-sessions/sessions/cmd/greeter"
 
-// library is the module the greeter is built in.
+// library is the module whose directory holds the greeter's module, in
+// cmd/greeter.
 const library = "github.com/firestore-sessions/sessions"
 
-// Build compiles the greeter into dir, in the library's module as its users
-// build it (whichever module of the workspace calls it), with -race if race,
-// and returns the binary's path.
+// Build compiles the greeter into dir, in its own module (cmd/greeter) as
+// its users build it (whichever module of the workspace calls it), with
+// -race if race, and returns the binary's path.
 func Build(ctx context.Context, dir string, race bool) (string, error) {
 	root, err := ModuleDir(ctx)
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "greeter")
-	args := []string{"build", "-C", root, "-o", bin}
+	args := []string{"build", "-C", filepath.Join(root, "cmd", "greeter"), "-o", bin}
 	if race {
 		args = append(args, "-race")
 	}
-	args = append(args, "./cmd/greeter")
+	args = append(args, ".")
 	if out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}

@@ -35,7 +35,14 @@ type Proxy struct {
 // Start starts a proxy to upstream that adds rtt to every round trip (0:
 // none).
 func Start(upstream string, rtt time.Duration) (*Proxy, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartOn("127.0.0.1:0", upstream, rtt)
+}
+
+// StartOn starts a proxy as Start does, listening on addr: a test can give
+// a client an address where nothing listens yet, and bring its upstream
+// there later.
+func StartOn(addr, upstream string, rtt time.Duration) (*Proxy, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

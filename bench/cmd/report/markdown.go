@@ -348,7 +348,7 @@ func writeLoad(b *strings.Builder, d *data) {
 		p("Each app's Firestore client sits on a gRPC connection of its own (`option.WithGRPCConn`) whose client")
 		p("interceptors count its RPCs (a server stream counts once, when it opens).")
 	} else {
-		p("- **greeter**: the real greeter binary, `go build ./cmd/greeter` in the library's module: the library's")
+		p("- **greeter**: the real greeter binary, `go build` in its module (`cmd/greeter`) on this checkout: the library's")
 		p("  middleware with its Firestore store (`PORT`, `FIRESTORE_EMULATOR_HOST`, `GOOGLE_CLOUD_PROJECT` set by")
 		p("  the runner).")
 		p("- **tutorial**: a Go port of the Flask app of Google's \"Handling sessions with Firestore\"")

@@ -1,6 +1,7 @@
 // Package browsertest drives a real, headless Chromium against the greeter
 // on the Firestore emulator. It is a module of its own so that chromedp
-// never enters the sessions module's dependencies:
+// never enters the greeter's dependencies, nor its vendor/ when it is
+// deployed:
 //
 //	cd cmd/greeter/browsertest && go test ./...
 //

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/firestore-sessions/sessions v0.0.0
+	github.com/firestore-sessions/sessions/cmd/greeter v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -21,7 +22,6 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/s2a-go v0.1.9 // indirect
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/googleapis/enterprise-certificate-proxy v0.3.17 // indirect
 	github.com/googleapis/gax-go/v2 v2.26.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -45,6 +45,7 @@ require (
 	google.golang.org/protobuf v1.36.11 // indirect
 )
 
-replace github.com/firestore-sessions/sessions => ../../..
-
-tool github.com/firestore-sessions/sessions/cmd/greeter
+replace (
+	github.com/firestore-sessions/sessions => ../../..
+	github.com/firestore-sessions/sessions/cmd/greeter => ..
+)
