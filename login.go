@@ -119,7 +119,7 @@ func (s *Session) rebind(ctx context.Context, mv move) error {
 			}
 			s.took(rec)
 			return nil
-		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrExists):
 			// Something changed the session or an owner's list meanwhile:
 			// read it again and try on what is stored.
 		default:
@@ -291,7 +291,7 @@ func (m *Manager) destroy(ctx context.Context, key string, rec Record) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
 			// Changed meanwhile, or the answer was lost: read it again.
 		default:
 			return err

@@ -166,33 +166,42 @@ func (m *Manager) create(ctx context.Context, r *http.Request, s *Session) error
 // store1 stores the new session s, with its owner's list when it has one,
 // in one store write.
 func (m *Manager) store1(ctx context.Context, s *Session) error {
-	now := storeTime(m.now())
-	lists, err := m.listChanges(ctx, "", s.rec.Owner, "", s.key, s.rec.Deadline, true, now)
-	if err != nil {
-		return wrap("create", err)
-	}
-	res, err := m.commit(ctx, "create", append([]Mutation{createMutation(s.key, s.rec)}, lists...)...)
-	if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
-		// The answer was lost: the new key holds a record only if it was
-		// stored.
-		applied, rerr := m.resolveCreate(ctx, s.key)
+	for try := 0; ; try++ {
+		lists, err := m.listChanges(ctx, "", s.rec.Owner, "", s.key, s.rec.Deadline, true, storeTime(m.now()))
+		if err != nil {
+			return wrap("create", err)
+		}
+		res, err := m.commit(ctx, "create", append([]Mutation{createMutation(s.key, s.rec)}, lists...)...)
+		if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+			// The answer was lost: the new key holds a record only if it
+			// was stored.
+			applied, rerr := m.resolveCreate(ctx, s.key)
+			switch {
+			case rerr != nil:
+				err = rerr
+			case applied:
+				s.rec.Version = "" // read it before a conditional change
+				res, err = nil, nil
+			}
+		}
 		switch {
-		case rerr != nil:
-			err = rerr
-		case applied:
-			s.rec.Version = "" // read it before a conditional change
-			res, err = nil, nil
+		case err == nil:
+			m.tel.created.Add(ctx, 1)
+			m.tel.views.Add(ctx, s.rec.Views)
+			if res != nil {
+				s.took(res[0])
+			}
+			return nil
+		case len(lists) == 0 || !errors.Is(err, ErrConflict) && !errors.Is(err, ErrExists) && !errors.Is(err, ErrNotFound):
+			return wrap("create", err)
+		case try+1 == maxTries:
+			return fmt.Errorf("%w: create: the owner's sessions kept changing (%d tries): %w", ErrConflict, maxTries, err)
+		}
+		// The owner's list changed meanwhile: read it again.
+		if err := pause(ctx, try); err != nil {
+			return fmt.Errorf("%w: create: %w", ErrUnavailable, err)
 		}
 	}
-	if err != nil {
-		return wrap("create", err)
-	}
-	m.tel.created.Add(ctx, 1)
-	m.tel.views.Add(ctx, s.rec.Views)
-	if res != nil {
-		s.took(res[0])
-	}
-	return nil
 }
 
 // saveEarly saves the changes that the handler of r made to s before its

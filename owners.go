@@ -344,7 +344,7 @@ func (m *Manager) endOwned(ctx context.Context, owner string, handles []string, 
 			n += ended
 			try = -1 // on to the next batch, if any, with tries anew
 			continue
-		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
 			// The list or a session changed meanwhile, or the answer was
 			// lost: read the list again, and end what it still holds.
 		default:

@@ -119,7 +119,7 @@ func (m *Manager) rotate(ctx context.Context, vis visited, now time.Time) (visit
 		case err == nil:
 			next.Views = rec.Views
 			return visited{key: target, rec: next, n: vis.n, newID: id}, nil
-		case !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExists):
 			return vis, wrap("rotate", err)
 		case try+1 == maxTries:
 			return vis, fmt.Errorf("%w: rotate: the session kept changing (%d tries): %w", ErrConflict, maxTries, err)
