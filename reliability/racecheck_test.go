@@ -757,11 +757,11 @@ func parseIdle(v string) time.Duration {
 // session until at least r's time + idle − slack (the expiry moves with
 // each view, by at least the slack), and its deadline keeps it until its
 // creation + Max. It does not apply when something may have ended or
-// shortened the session before r2 answered: a Destroy, Renew or Login of
-// id, a DestroyOwnerSessions of an owner the session may have had, a Login
-// of such an owner elsewhere when logins are capped (the cap may end it),
-// a lifetime change of the lineage during or after r (one before r gives
-// the idle timeout and Max that r found); nor
+// shortened the session after r began and before r2 answered: a Destroy,
+// Renew or Login of id, a DestroyOwnerSessions of an owner the session may
+// have had, a Login of such an owner elsewhere when logins are capped (the
+// cap may end it), a lifetime change of the lineage (one answered before r
+// gives the idle timeout and Max that r found); nor
 // to a view r during which another request found id ended (the session
 // may have ended before r's slide landed, and r's view counted on an
 // ended session).
@@ -769,9 +769,11 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 	if rootCreator == nil {
 		return
 	}
+	// enders are the calls that may end or shorten the session.
+	var enders []*call
 	for _, c := range k.served[id] {
 		if c.Eff&(effDestroy|effRenew) != 0 && c.mayHaveApplied() && c.Start < r2.End {
-			return
+			enders = append(enders, c)
 		}
 	}
 	owners := map[string]bool{}
@@ -785,8 +787,11 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 			continue
 		}
 		if c.Eff&effDestroyOwner != 0 || c.Eff&effLogin != 0 && k.m.Cap > 0 && c.mayHaveApplied() {
-			return
+			enders = append(enders, c)
 		}
+	}
+	for _, w := range life {
+		enders = append(enders, w.c)
 	}
 	var best *call
 	var bestBound, bestIdle time.Duration
@@ -794,9 +799,12 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 		if !before(r, r2) {
 			continue
 		}
+		// One that answered before r began did its work before r found
+		// the session live: it ends nothing after r (and a lifetime it
+		// gave is the one r found).
 		changed := false
-		for _, w := range life {
-			if w.c.End > r.Start && w.c.Start < r2.End {
+		for _, e := range enders {
+			if e.End > r.Start && e.Start < r2.End {
 				changed = true
 			}
 		}

@@ -180,6 +180,22 @@ func TestRaceChecker(t *testing.T) {
 			h.req("view", 0, 40, 50, 10, idA, idA, 3, nil)
 			h.req("view", 0, 60, 70, 100, idA, idB, 1, nil)
 		}, []string{"2"}},
+		{"ended early after a login of its owner had answered", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			o := h.req("setowner", effSetOwner, 12, 18, 0, idA, idA, 2, nil)
+			o.Owner = "alice"
+			h.login(12, 19, 0, idC, idD, "alice")
+			h.set(20, 30, 10, idA, 3, nil)
+			h.req("view", 0, 40, 50, 61, idA, idB, 1, nil)
+		}, []string{"2"}},
+		{"ended after a login of its owner elsewhere", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			o := h.req("setowner", effSetOwner, 12, 18, 0, idA, idA, 2, nil)
+			o.Owner = "alice"
+			h.login(25, 35, 0, idC, idD, "alice") // the cap may have ended A
+			h.set(20, 30, 10, idA, 3, nil)
+			h.req("view", 0, 40, 50, 61, idA, idB, 1, nil)
+		}, nil},
 		{"destroyed session served under its renewed id", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			h.renew(20, 40, 0, idA, idB, 2)
@@ -424,10 +440,12 @@ func TestRaceChecker(t *testing.T) {
 	}
 	// The cases of the cap run with one.
 	models := map[string]model{
-		"more sessions than the cap after concurrent logins": capped,
-		"a refused login keeps the cap":                      refusing,
-		"a login refused without RefuseExtraLogins":          capped,
-		"a SetOwner after the login may pass the cap":        capped,
+		"more sessions than the cap after concurrent logins":  capped,
+		"a refused login keeps the cap":                       refusing,
+		"a login refused without RefuseExtraLogins":           capped,
+		"a SetOwner after the login may pass the cap":         capped,
+		"ended early after a login of its owner had answered": capped,
+		"ended after a login of its owner elsewhere":          capped,
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
