@@ -146,15 +146,15 @@ var raceOps = []raceOp{
 	{name: "view", weight: 24, burst: 10, run: func(context.Context, *sessions.Session, opInput, *opAnswer) error { return nil }},
 	{name: "set", weight: 20, burst: 8, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: runSet},
 	{name: "delete", weight: 5, burst: 1, eff: effDelShared, run: func(_ context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Delete(sharedKey) }},
-	{name: "pop", weight: 8, burst: 8, eff: effPopShared, run: runPop},
-	{name: "renew", weight: 5, burst: 5, eff: effRenew, run: runRenew},
+	{name: "pop", weight: 14, burst: 8, eff: effPopShared, run: runPop},
+	{name: "renew", weight: 5, burst: 6, eff: effRenew, run: runRenew},
 	{name: "setowner", weight: 4, burst: 1, eff: effSetOwner, prepare: prepOwner, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.SetOwner(ctx, in.Owner)
 	}},
-	{name: "setlifetime", weight: 5, burst: 6, eff: effSetLifetime, prepare: prepLife, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+	{name: "setlifetime", weight: 5, burst: 10, eff: effSetLifetime, prepare: prepSetLife, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.SetLifetime(ctx, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max})
 	}},
-	{name: "destroy", weight: 3, burst: 3, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
+	{name: "destroy", weight: 3, burst: 5, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
 	{name: "destroyowner", weight: 2, eff: effDestroyOwner, prepare: prepOwner}, // Manager.DestroyOwnerSessions: see raceInstance.destroyOwner
 	{name: "addflash", weight: 4, burst: 2, eff: effAddFlash, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "f" + strconv.Itoa(in.N) }, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.AddFlash(ctx, in.Value)
@@ -222,6 +222,15 @@ func prepOwner(rng *rand.Rand, in *opInput) { in.Owner = raceOwners[rng.IntN(len
 func prepLife(rng *rand.Rand, in *opInput) {
 	in.Life.Idle = []time.Duration{0, 30 * time.Second, 3 * time.Minute}[rng.IntN(3)]
 	in.Life.Max = []time.Duration{0, 4 * time.Minute, 30 * time.Minute}[rng.IntN(3)]
+}
+
+// prepSetLife is prepLife, and sometimes a lifetime of 45 s, which ends a
+// session older than that at once: nothing may bring it back.
+func prepSetLife(rng *rand.Rand, in *opInput) {
+	prepLife(rng, in)
+	if rng.IntN(4) == 0 {
+		in.Life.Max = 45 * time.Second
+	}
 }
 
 func opByName(name string) (raceOp, bool) {
@@ -465,7 +474,10 @@ func (h *raceHistory) do(rng *rand.Rand, worker int, op raceOp, instance, visito
 func (h *raceHistory) doWith(rng *rand.Rand, worker int, op raceOp, instance, visitor int, drop, replay bool, with func(*opInput)) {
 	c := h.newCall(worker, op)
 	if op.eff&effStep != 0 {
-		c.Step = []time.Duration{time.Duration(1+rng.IntN(15)) * time.Second, time.Duration(61+rng.IntN(15)) * time.Second, raceMax}[pick(rng, 70, 25, 5)]
+		// Short steps, steps within the idle timeout (which end a session
+		// whose last slide was lost, but not one that was used), steps past
+		// it, and past the lifetime.
+		c.Step = []time.Duration{time.Duration(1+rng.IntN(15)) * time.Second, time.Duration(20+rng.IntN(31)) * time.Second, time.Duration(61+rng.IntN(15)) * time.Second, raceMax}[pick(rng, 50, 25, 20, 5)]
 		c.Start, c.FakeStart = time.Since(h.base), h.clock.since()
 		h.clock.step(c.Step)
 		c.End, c.FakeEnd, c.Status, c.Ran = time.Since(h.base), h.clock.since(), 200, true
