@@ -907,6 +907,9 @@ func (k *checker) values() {
 // may see.
 func (k *checker) read(root, key string, r *call, v, how string, ws []write, setBy map[string]*call) {
 	k.checked["3: values read"]++
+	if key == sharedKey && v != "" && k.poppedBefore(r, v, setBy) {
+		return
+	}
 	vis := visible("", ws, r.Start, r.End)
 	if _, ok := vis[v]; ok {
 		return
@@ -974,6 +977,31 @@ func (k *checker) read(root, key string, r *call, v, how string, ws []write, set
 		return
 	}
 	k.report("3", "impossible read", []*call{r}, "#%d %s %s of %s in session %s; possible values were %s", r.N, how, show(v), key, shortID(r.ID), showSet(vis, show))
+}
+
+// poppedBefore reports (invariant 4) a value v of the shared key that r
+// found or popped although a Pop had returned it, and so deleted it, before
+// r was sent. Each value is written by one call, once: the Pop that
+// returned it came after that write, so nothing can bring it back.
+func (k *checker) poppedBefore(r *call, v string, setBy map[string]*call) bool {
+	for _, p := range k.calls {
+		if p == r || p.Eff&effPopShared == 0 || !p.Ran || !p.PopOK || p.Err != "" || p.Popped != v || p.End >= r.Start {
+			continue
+		}
+		k.checked["4: values read after a Pop returned them"]++
+		ex := []*call{p, r}
+		why := ""
+		if w := setBy[v]; w != nil {
+			ex = []*call{w, p, r}
+			if w.End > p.End {
+				why = fmt.Sprintf("; its set #%d answered at %s, after the Pop", w.N, fmtD(w.End))
+			}
+		}
+		k.report("4", "popped value back", ex, "#%d popped %s=%s in session %s (answered at %s), but #%d, sent later at %s, %s it again in session %s%s",
+			p.N, sharedKey, v, shortID(p.ID), fmtD(p.End), r.N, fmtD(r.Start), map[bool]string{true: "popped", false: "found"}[r.Eff&effPopShared != 0 && r.Popped == v], shortID(r.ID), why)
+		return true
+	}
+	return false
 }
 
 // renewsBetween returns the Renews that took a lineage from id from to

@@ -306,6 +306,21 @@ func TestRaceChecker(t *testing.T) {
 			p2 := h.req("pop", effPopShared, 41, 61, 0, idA, idA, 4, seen)
 			p1.Popped, p1.PopOK, p2.Popped, p2.PopOK = "v2", true, "v2", true
 		}, []string{"4"}},
+		{"a popped value back after its set answered", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			h.set(20, 60, 0, idA, 2, nil) // #2: v2, answered after the pop
+			p := h.req("pop", effPopShared, 30, 40, 0, idA, idA, 3, map[string]string{sharedKey: "v2", "k2": "v2"})
+			p.Popped, p.PopOK = "v2", true
+			h.req("view", 0, 70, 80, 0, idA, idA, 4, map[string]string{sharedKey: "v2", "k2": "v2"})
+		}, []string{"4"}},
+		{"a popped value seen while the pop ran", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			h.set(20, 60, 0, idA, 2, nil)
+			p := h.req("pop", effPopShared, 30, 40, 0, idA, idA, 3, map[string]string{sharedKey: "v2", "k2": "v2"})
+			p.Popped, p.PopOK = "v2", true
+			h.req("view", 0, 35, 80, 0, idA, idA, 4, map[string]string{sharedKey: "v2", "k2": "v2"})
+			h.req("view", 0, 70, 80, 0, idA, idA, 5, map[string]string{"k2": "v2"})
+		}, nil},
 		{"a counter within its bounds", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			a := h.req("incr", effIncr, 20, 30, 0, idA, idA, 2, nil)
