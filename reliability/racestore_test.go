@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/firestore-sessions/sessions"
@@ -202,3 +203,26 @@ func (o faultOwners) DeleteOwned(ctx context.Context, owner string, handles []st
 type faultDoc struct{ inner sessions.DocumentStore }
 
 func (d faultDoc) Collection() string { return d.inner.Collection() }
+
+// The wrapper shows the Manager the optional interfaces of the store it
+// wraps, and only those.
+func TestFaultStoreInterfaces(t *testing.T) {
+	s := withFaults(sessions.NewMemoryStore(), newStoreFaults(1, 0))
+	if _, ok := s.(sessions.OwnerIndex); !ok {
+		t.Error("the memory store's wrapper is not an OwnerIndex")
+	}
+	if _, ok := s.(sessions.DocumentStore); ok {
+		t.Error("the memory store's wrapper is a DocumentStore")
+	}
+	type doc struct {
+		sessions.Store
+		faultDoc
+	}
+	d := withFaults(doc{sessions.NewMemoryStore(), faultDoc{}}, newStoreFaults(1, 0))
+	if _, ok := d.(sessions.DocumentStore); !ok {
+		t.Error("the wrapper of a DocumentStore is not one")
+	}
+	if _, ok := d.(sessions.OwnerIndex); ok {
+		t.Error("the wrapper of a store without an owner index is an OwnerIndex")
+	}
+}
