@@ -583,11 +583,23 @@ func (k *checker) destroyedRenewed() {
 // foundEnded checks that a session that a request found ended (it sent
 // the id, and its handler was given another session) is not served to a
 // request sent after that answer: nothing brings an ended session back.
+// Only a finding that no view of the session overlapped counts: a view
+// that ran meanwhile found the session live, and the two may linearize
+// either way, so its slide may still keep the session.
 func (k *checker) foundEnded() {
 	for _, id := range slices.Sorted(maps.Keys(k.served)) {
 		var found *call // the earliest answer that found id ended
 		for _, r := range k.bySent[id] {
-			if r.Ran && r.ID != "" && r.ID != id && r.Eff&effDestroyOwner == 0 && (found == nil || r.End < found.End) {
+			if !r.Ran || r.ID == "" || r.ID == id || r.Eff&effDestroyOwner != 0 || found != nil && r.End >= found.End {
+				continue
+			}
+			overlapped := false
+			for _, q := range k.served[id] {
+				if q.Start < r.End && r.Start < q.End {
+					overlapped = true
+				}
+			}
+			if !overlapped {
 				found = r
 			}
 		}

@@ -208,12 +208,18 @@ func TestRaceChecker(t *testing.T) {
 			h.req("destroy", effDestroy, 25, 40, 0, idA, idA, 3, nil)
 			h.req("view", 0, 32, 38, 0, idB, idB, 4, nil)
 		}, nil},
-		{"revived by SetLifetime after it was found ended", func(h *hb) {
+		{"served again after it was found ended", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
-			h.life(20, 60, 50, idA, 2, 3*time.Minute, 0)
+			h.life(20, 28, 50, idA, 2, 3*time.Minute, 0)
 			h.req("view", 0, 30, 40, 61, idA, idB, 1, nil)
 			h.req("view", 0, 70, 80, 61, idA, idA, 3, nil)
 		}, []string{"2"}},
+		{"served after a view that overlapped the one that found it ended", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			h.req("view", 0, 30, 40, 61, idA, idB, 1, nil)
+			h.req("view", 0, 32, 34, 50, idA, idA, 2, nil) // its slide may land after #2's finding
+			h.req("view", 0, 50, 60, 70, idA, idA, 3, nil)
+		}, nil},
 		{"served while another request found it ended", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			h.life(20, 60, 50, idA, 2, 3*time.Minute, 0)
