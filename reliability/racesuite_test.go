@@ -61,7 +61,7 @@ type raceSize struct {
 
 func raceSizes() raceSize {
 	if *fullFlag {
-		return raceSize{histories: 8, ops: 1500, workers: 8, visitors: 5}
+		return raceSize{histories: 12, ops: 1500, workers: 8, visitors: 5}
 	}
 	return raceSize{histories: 3, ops: 400, workers: 6, visitors: 5}
 }
@@ -151,7 +151,7 @@ var raceOps = []raceOp{
 	{name: "setowner", weight: 4, burst: 1, eff: effSetOwner, prepare: prepOwner, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.SetOwner(ctx, in.Owner)
 	}},
-	{name: "setlifetime", weight: 5, burst: 10, eff: effSetLifetime, prepare: prepSetLife, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
+	{name: "setlifetime", weight: 5, burst: 14, eff: effSetLifetime, prepare: prepSetLife, run: func(ctx context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
 		return s.SetLifetime(ctx, sessions.Lifetime{Idle: in.Life.Idle, Max: in.Life.Max})
 	}},
 	{name: "destroy", weight: 3, burst: 5, eff: effDestroy, run: func(ctx context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Destroy(ctx) }},
@@ -228,7 +228,7 @@ func prepLife(rng *rand.Rand, in *opInput) {
 // session older than that at once: nothing may bring it back.
 func prepSetLife(rng *rand.Rand, in *opInput) {
 	prepLife(rng, in)
-	if rng.IntN(4) == 0 {
+	if rng.IntN(3) == 0 {
 		in.Life.Max = 45 * time.Second
 	}
 }
