@@ -1063,6 +1063,13 @@ func (k *checker) pops() {
 			// pops was answered: the set may have been applied again after
 			// that pop (a resent write).
 			kind, ex, why := "popped twice", cs, ""
+			for _, c := range cs {
+				if c.Eff&effIncr != 0 {
+					// The pop ran on the request's copy as its own
+					// increment had left it.
+					kind, why = "popped twice, once after an increment in the same request", fmt.Sprintf("; #%d incremented first", c.N)
+				}
+			}
 			if w := setBy[v]; w != nil {
 				first := cs[0]
 				for _, c := range cs {

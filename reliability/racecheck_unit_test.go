@@ -312,6 +312,22 @@ func TestRaceChecker(t *testing.T) {
 			p2 := h.req("pop", effPopShared, 41, 61, 0, idA, idA, 4, seen)
 			p1.Popped, p1.PopOK, p2.Popped, p2.PopOK = "v2", true, "v2", true
 		}, []string{"4"}},
+		{"a value popped again after an increment", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			h.set(20, 30, 0, idA, 2, nil)
+			seen := map[string]string{sharedKey: "v2", "k2": "v2"}
+			p1 := h.req("pop", effPopShared, 40, 50, 0, idA, idA, 3, seen)
+			p2 := h.req("incrpop", effIncr|effPopShared, 40, 60, 0, idA, idA, 4, seen)
+			p1.Popped, p1.PopOK, p2.Popped, p2.PopOK, p2.Delta, p2.Count = "v2", true, "v2", true, 1, 1
+		}, []string{"4"}},
+		{"an increment and a pop after another pop", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			h.set(20, 30, 0, idA, 2, nil)
+			seen := map[string]string{sharedKey: "v2", "k2": "v2"}
+			p1 := h.req("pop", effPopShared, 40, 50, 0, idA, idA, 3, seen)
+			p2 := h.req("incrpop", effIncr|effPopShared, 40, 60, 0, idA, idA, 4, seen)
+			p1.Popped, p1.PopOK, p2.Delta, p2.Count = "v2", true, 1, 1
+		}, nil},
 		{"a popped value back after its set answered", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			h.set(20, 60, 0, idA, 2, nil) // #2: v2, answered after the pop

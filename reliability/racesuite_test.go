@@ -182,6 +182,15 @@ var raceOps = []raceOp{
 		}
 		return err
 	}},
+	// A handler that counts and then pops, as one that checks a rate limit
+	// before taking a one-time value: the pop runs on the request's copy
+	// as the increment left it.
+	{name: "incrpop", weight: 3, burst: 5, eff: effIncr | effPopShared, prepare: func(r *rand.Rand, in *opInput) { in.Delta = 1 + r.Int64N(3) }, run: func(ctx context.Context, s *sessions.Session, in opInput, a *opAnswer) (err error) {
+		if a.Count, err = s.Increment(ctx, counterKey, in.Delta); err != nil {
+			return err
+		}
+		return runPop(ctx, s, in, a)
+	}},
 	// The counter's key given a value of another type, which Increment
 	// must leave as it is.
 	{name: "setstr", weight: 1, burst: 1, eff: effSetCounter, prepare: func(_ *rand.Rand, in *opInput) { in.Value = counterStr(in.N) }, run: func(_ context.Context, s *sessions.Session, in opInput, _ *opAnswer) error {
