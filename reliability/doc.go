@@ -28,7 +28,8 @@
 //	TestSoak                    case 7
 //	TestInstanceKilledMidVisit  case 8: one of two greeters SIGKILLed under load
 //	TestRaceHistories           case 9: three in-process instances, random races and
-//	                            lost answers, histories checked against a session model
+//	                            lost answers, histories checked against a session model;
+//	                            each seed on Firestore and on the memory store
 //
 // -seed N replays the race suite's history of seed N (the seeds of failing
 // histories are printed); the interleaving of its concurrent workers is

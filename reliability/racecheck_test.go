@@ -61,10 +61,16 @@ const (
 	effIncr                            // adds Delta to the counter under counterKey, answers the new value (Count)
 	effAddFlash                        // adds the flash message Value
 	effFlashes                         // takes the flash messages (Flashes)
+	effSetCounter                      // sets counterKey to Value, a string or a float: no longer an integer
+	effLogin                           // Session.Login: its owner's sessions are capped (model.Cap)
 )
 
-// counterKey is the key of the suite's counter (effIncr).
-const counterKey = "counter"
+// counterKey is the key of the suite's counter (effIncr); counterFloat is
+// the float that effSetCounter may put there instead of an integer.
+const (
+	counterKey   = "counter"
+	counterFloat = 1.5
+)
 
 // flashKey is where the library keeps flash messages ("flashes"):
 // checked as flashes, not as a value.
@@ -113,6 +119,7 @@ type call struct {
 	Cleared   bool              // the answer expired the cookie
 	Count     int64             // effDestroyOwner: sessions ended; effIncr: the new value
 	Flashes   []string          // effFlashes: the messages taken
+	SeenOwner string            // the session's owner as the handler found it
 	Err       string            // the operation's error, as the handler saw it
 }
 
@@ -142,7 +149,11 @@ func fmtD(d time.Duration) string {
 // String renders a call as one line of a history excerpt.
 func (c *call) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d w%d i%d v%d [%s → %s] fake %s: %s", c.N, c.Worker, c.Instance, c.Visitor, fmtD(c.Start), fmtD(c.End), fmtD(c.FakeStart), c.Op)
+	fake := fmtD(c.FakeStart)
+	if c.FakeEnd > c.FakeStart && c.Eff&effStep == 0 {
+		fake += "→" + fmtD(c.FakeEnd) // the clock moved while it ran
+	}
+	fmt.Fprintf(&b, "#%d w%d i%d v%d [%s → %s] fake %s: %s", c.N, c.Worker, c.Instance, c.Visitor, fmtD(c.Start), fmtD(c.End), fake, c.Op)
 	switch {
 	case c.Eff&effSetShared != 0:
 		fmt.Fprintf(&b, " %s=%s,%s=%s", sharedKey, c.Value, uniqueKey(c.N), c.Value)
@@ -152,7 +163,7 @@ func (c *call) String() string {
 		fmt.Fprintf(&b, " +%v → fake %s", c.Step, fmtD(c.FakeEnd))
 	case c.Eff&effIncr != 0:
 		fmt.Fprintf(&b, " %+d", c.Delta)
-	case c.Eff&effAddFlash != 0:
+	case c.Eff&(effAddFlash|effSetCounter) != 0:
 		fmt.Fprintf(&b, " %s", c.Value)
 	}
 	if c.Eff&(effSetOwner|effDestroyOwner) != 0 {
@@ -179,6 +190,12 @@ func (c *call) String() string {
 			fmt.Fprintf(&b, " seen %s absent", sharedKey)
 		}
 		fmt.Fprintf(&b, " (+%d keys)", len(c.Seen)-btoi(c.Seen[sharedKey] != ""))
+		if v, ok := c.Seen[counterKey]; ok {
+			fmt.Fprintf(&b, " %s=%s", counterKey, v)
+		}
+		if c.SeenOwner != "" {
+			fmt.Fprintf(&b, " of %q", c.SeenOwner)
+		}
 	}
 	if c.Eff&effPopShared != 0 && c.Ran {
 		if c.PopOK {
@@ -219,7 +236,7 @@ func btoi(b bool) int {
 
 // violation is one contradiction between the history and a promise.
 type violation struct {
-	Inv   string // "1" … "5"
+	Inv   string // "1" … "7"
 	Kind  string // what broke it, in a few words
 	Msg   string
 	Calls []*call // the excerpt that shows it
@@ -234,9 +251,13 @@ func (v violation) String() string {
 	return b.String()
 }
 
-// model holds the Manager's defaults, which a lifetime of 0 stands for.
+// model holds the Manager's defaults, which a lifetime of 0 stands for,
+// and its cap of sessions per owner (0: none) and whether it refuses extra
+// logins.
 type model struct {
 	Idle, Max time.Duration
+	Cap       int
+	Refuse    bool
 }
 
 // checker is one history being checked.
@@ -277,12 +298,15 @@ func checkHistory(m model, calls []*call) ([]violation, map[string]int) {
 		}
 	}
 	k.views()
+	k.lineageViews()
 	k.ended()
 	k.values()
 	k.pops()
 	k.counter()
+	k.types()
 	k.flashes()
 	k.owners()
+	k.capped()
 	return k.out, k.checked
 }
 
@@ -317,7 +341,11 @@ func (k *checker) lineages() map[string][]*call {
 }
 
 // Invariant 1: within one session id, every view number is distinct, and
-// a view sent after another's answer arrived has a higher number.
+// a view sent after another's answer arrived has a higher number. A Renew
+// moves the count with the session, so the same holds across the ids of a
+// lineage: a view counted on the old id after the move cannot be served
+// (the old id is gone), so every number served under the old id is below
+// the numbers of the new one.
 func (k *checker) views() {
 	for _, id := range slices.Sorted(maps.Keys(k.served)) {
 		cs := k.served[id]
@@ -338,6 +366,45 @@ func (k *checker) views() {
 			}
 		}
 	}
+}
+
+// lineageViews checks view numbers across the ids of each lineage (pairs
+// within one id are views' own).
+func (k *checker) lineageViews() {
+	lins := k.lineages()
+	for _, root := range slices.Sorted(maps.Keys(lins)) {
+		lin := lins[root]
+		if len(k.idsOf(lin)) < 2 {
+			continue
+		}
+		k.checked["1: views across a Renew"] += len(lin)
+		byViews := map[int64]*call{}
+		for _, c := range lin {
+			if d, ok := byViews[c.Views]; ok && d.ID != c.ID {
+				k.report("1", "view number twice across a Renew", []*call{d, c}, "lineage %s: view number %d served under %s by #%d and again under %s by #%d", shortID(root), c.Views, shortID(d.ID), d.N, shortID(c.ID), c.N)
+				continue
+			}
+			if _, ok := byViews[c.Views]; !ok {
+				byViews[c.Views] = c
+			}
+		}
+		for _, a := range lin {
+			for _, b := range lin {
+				if a.ID != b.ID && before(a, b) && b.Views <= a.Views {
+					k.report("1", "views out of order across a Renew", []*call{a, b}, "lineage %s: #%d was sent after #%d's answer (view %d under %s) arrived, but got view %d under %s", shortID(root), b.N, a.N, a.Views, shortID(a.ID), b.Views, shortID(b.ID))
+				}
+			}
+		}
+	}
+}
+
+// idsOf returns the distinct ids that calls were served on.
+func (k *checker) idsOf(cs []*call) map[string]bool {
+	ids := map[string]bool{}
+	for _, c := range cs {
+		ids[c.ID] = true
+	}
+	return ids
 }
 
 // visible returns the values a read over [r.Start, r.End] may see of a
@@ -431,9 +498,12 @@ func maxDur(a, b time.Duration) time.Duration {
 }
 
 // Invariant 2: an ended session is never served again: not after an
-// acknowledged Destroy or Renew of its id, not at or after its idle expiry
-// or its absolute deadline (by the fake clock). And (with slideSlack) it
-// does not end before its time when nothing ended it.
+// acknowledged Destroy of its id or of an id it was renewed from, not
+// after an acknowledged Renew of its id, not at or after its idle expiry
+// or its absolute deadline (by the fake clock), not after a request found
+// it ended, not after an acknowledged SetLifetime or Login gave it a
+// deadline already past. And a session does not end before its time when
+// nothing ended it (liveness).
 func (k *checker) ended() {
 	lins := k.lineages()
 	for id, cs := range k.served {
@@ -463,9 +533,144 @@ func (k *checker) ended() {
 			}
 		}
 	}
+	k.destroyedRenewed()
+	k.foundEnded()
+	k.pastDeadline(lins)
 	for id := range k.served {
 		lin := lins[k.root(id)]
 		k.expiry(id, lin)
+	}
+}
+
+// destroyedRenewed checks that an acknowledged Destroy ended the session
+// under whatever id it had: the ids it was renewed to by Renews (and
+// Logins) that began before the Destroy answered are not served to
+// requests sent after that answer. (Either such a Renew came first, and
+// the Destroy must end the session under its new id, or it came after the
+// Destroy, and must fail.)
+func (k *checker) destroyedRenewed() {
+	for _, d := range k.calls {
+		if d.Eff&effDestroy == 0 || !d.acked() || d.Err != "" || !d.Ran || d.ID == "" {
+			continue
+		}
+		ids := map[string]*call{} // renewed ids, by the Renew that made them
+		frontier := []string{d.ID}
+		for len(frontier) > 0 {
+			id := frontier[0]
+			frontier = frontier[1:]
+			for _, c := range k.served[id] {
+				if c.Eff&effRenew != 0 && c.NewID != "" && c.Start < d.End && ids[c.NewID] == nil && c.NewID != d.ID {
+					ids[c.NewID] = c
+					frontier = append(frontier, c.NewID)
+				}
+			}
+		}
+		for _, nid := range slices.Sorted(maps.Keys(ids)) {
+			for _, r := range k.served[nid] {
+				if r.Start <= d.End {
+					continue
+				}
+				k.checked["2: requests served on an id renewed from a destroyed one"]++
+				rn := ids[nid]
+				k.report("2", "destroyed session served under its renewed id", []*call{rn, d, r}, "session %s was renewed to %s by #%d [%s → %s] and destroyed by #%d, answered 200 at %s; #%d, sent later at %s, was still served on %s (view %d)",
+					shortID(d.ID), shortID(nid), rn.N, fmtD(rn.Start), fmtD(rn.End), d.N, fmtD(d.End), r.N, fmtD(r.Start), shortID(nid), r.Views)
+				break
+			}
+		}
+	}
+}
+
+// foundEnded checks that a session that a request found ended (it sent
+// the id, and its handler was given another session) is not served to a
+// request sent after that answer: nothing brings an ended session back.
+// Only a finding that no view of the session overlapped counts: a view
+// that ran meanwhile found the session live, and the two may linearize
+// either way, so its slide may still keep the session.
+func (k *checker) foundEnded() {
+	for _, id := range slices.Sorted(maps.Keys(k.served)) {
+		var found *call // the earliest answer that found id ended
+		for _, r := range k.bySent[id] {
+			if !r.Ran || r.ID == "" || r.ID == id || r.Eff&effDestroyOwner != 0 || found != nil && r.End >= found.End {
+				continue
+			}
+			overlapped := false
+			for _, q := range k.served[id] {
+				if q.Start < r.End && r.Start < q.End {
+					overlapped = true
+				}
+			}
+			if !overlapped {
+				found = r
+			}
+		}
+		if found == nil {
+			continue
+		}
+		for _, r := range k.served[id] {
+			if r.Start <= found.End {
+				continue
+			}
+			k.checked["2: requests served on an id that an earlier request found ended"]++
+			ex := []*call{found}
+			var lifes []string
+			for _, c := range k.served[id] {
+				if c.Eff&effSetLifetime != 0 && c.mayHaveApplied() && c.Start < r.End && c.End > found.Start {
+					ex = append(ex, c)
+					lifes = append(lifes, fmt.Sprintf("#%d", c.N))
+				}
+			}
+			kind, why := "revived after it was found ended", ""
+			if len(lifes) > 0 {
+				kind, why = "revived by SetLifetime after it was found ended", "; SetLifetime calls that may have revived it: "+strings.Join(lifes, ", ")
+			}
+			ex = append(ex, r)
+			k.report("2", kind, ex, "session %s was found ended by #%d (given session %s, answered at %s); #%d, sent later at %s, was served on it again (view %d)%s",
+				shortID(id), found.N, shortID(found.ID), fmtD(found.End), r.N, fmtD(r.Start), r.Views, why)
+			break
+		}
+	}
+}
+
+// pastDeadline checks that an acknowledged SetLifetime or Login whose
+// lifetime puts the session's deadline (its creation + Max) at or before
+// the moment it was called ended the session: whichever way it raced with
+// other changes, no id of the lineage is served to a request sent after
+// its answer.
+func (k *checker) pastDeadline(lins map[string][]*call) {
+	for _, root := range slices.Sorted(maps.Keys(lins)) {
+		creator := k.creator[root]
+		if creator == nil {
+			continue
+		}
+		lin := lins[root]
+		for _, s := range lin {
+			if s.Eff&effSetLifetime == 0 || !s.acked() || s.Err != "" {
+				continue
+			}
+			max := s.Life.Max
+			if max == 0 {
+				max = k.m.Max
+			}
+			deadline := creator.FakeEnd + max
+			if s.FakeStart < deadline {
+				continue
+			}
+			for _, r := range lin {
+				if r.Start <= s.End {
+					continue
+				}
+				k.checked["2: requests served after a SetLifetime or Login put the deadline in the past"]++
+				var ex []*call
+				for _, c := range lin {
+					if c != s && c.Eff&effSetLifetime != 0 && c.mayHaveApplied() && c.End > s.Start && c.Start < r.End {
+						ex = append(ex, c) // a lifetime change that may have brought it back
+					}
+				}
+				k.report("2", "served after SetLifetime ended it", append(append([]*call{creator, s}, ex...), r), "lineage %s, created by #%d by fake %s, was given a lifetime of %v by #%d (%s, answered 200 at %s) at fake %s, at or after its new deadline %s; #%d, sent later at %s, was still served on %s (view %d)",
+					shortID(root), creator.N, fmtD(creator.FakeEnd), max, s.N, s.Op, fmtD(s.End), fmtD(s.FakeStart), fmtD(deadline), r.N, fmtD(r.Start), shortID(r.ID), r.Views)
+				break
+			}
+		}
 	}
 }
 
@@ -559,40 +764,89 @@ func parseIdle(v string) time.Duration {
 	return i
 }
 
-// notEndedEarly checks a request r that sent id but got another session:
-// something must have ended id by then (a call that may have ended it, or
-// its expiry).
-func (k *checker) notEndedEarly(id string, r *call, lin []*call, life []write, rootCreator *call) {
-	if rootCreator == nil || len(life) > 0 {
-		return // a lifetime change may have ended it: not modelled exactly
+// notEndedEarly checks a request r2 that sent id and was given another
+// session (liveness): a view r of id answered before r2 was sent keeps the
+// session until at least r's time + idle − slack (the expiry moves with
+// each view, by at least the slack), and its deadline keeps it until its
+// creation + Max. It does not apply when something may have ended or
+// shortened the session after r began and before r2 answered: a Destroy,
+// Renew or Login of id, a DestroyOwnerSessions of an owner the session may
+// have had, a Login of such an owner elsewhere when logins are capped (the
+// cap may end it), a lifetime change of the lineage (one answered before r
+// gives the idle timeout and Max that r found); nor
+// to a view r during which another request found id ended (the session
+// may have ended before r's slide landed, and r's view counted on an
+// ended session).
+func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, rootCreator *call) {
+	if rootCreator == nil {
+		return
 	}
+	// enders are the calls that may end or shorten the session.
+	var enders []*call
+	for _, c := range k.served[id] {
+		if c.Eff&(effDestroy|effRenew) != 0 && c.mayHaveApplied() && c.Start < r2.End {
+			enders = append(enders, c)
+		}
+	}
+	owners := map[string]bool{}
 	for _, c := range lin {
-		if c.Start < r.End && c.Eff&(effDestroy|effRenew|effSetLifetime) != 0 {
-			return // may have ended it
+		if c.Eff&effSetOwner != 0 && c.mayHaveApplied() && c.Start < r2.End && c.Owner != "" {
+			owners[c.Owner] = true
 		}
 	}
 	for _, c := range k.calls {
-		if c.Eff&effDestroyOwner != 0 && c.Start < r.End {
-			return // may have ended it, if it had an owner
+		if c.Start >= r2.End || !owners[c.Owner] {
+			continue
+		}
+		if c.Eff&effDestroyOwner != 0 || c.Eff&effLogin != 0 && k.m.Cap > 0 && c.mayHaveApplied() {
+			enders = append(enders, c)
 		}
 	}
-	// The earliest it may have expired: its latest surely counted view
-	// (served on it before r was answered) + idle - slack, or its deadline.
-	idle, maxLife := shortest(visible(k.lifeValue(lifeIn{}), life, r.Start, r.End))
-	var lastSure *call
-	for _, c := range k.served[id] {
-		if c != r && c.Start < r.End && (lastSure == nil || c.FakeStart > lastSure.FakeStart) {
-			lastSure = c
+	for _, w := range life {
+		enders = append(enders, w.c)
+	}
+	var best *call
+	var bestBound, bestIdle time.Duration
+	for _, r := range k.served[id] {
+		if !before(r, r2) {
+			continue
+		}
+		// One that answered before r began did its work before r found
+		// the session live: it ends nothing after r (and a lifetime it
+		// gave is the one r found).
+		changed := false
+		for _, e := range enders {
+			if e.End > r.Start && e.Start < r2.End {
+				changed = true
+			}
+		}
+		for _, q := range k.bySent[id] {
+			if q.Ran && q.ID != "" && q.ID != id && q.Start < r.End && r.Start < q.End {
+				changed = true
+			}
+		}
+		if changed {
+			continue
+		}
+		idle, maxLife := shortest(visible(k.lifeValue(lifeIn{}), life, r.Start, r.End))
+		bound := min(r.FakeStart+idle-slideSlack(idle), rootCreator.FakeStart+maxLife)
+		if best == nil || bound > bestBound {
+			best, bestBound, bestIdle = r, bound, idle
 		}
 	}
-	if lastSure == nil {
+	if best == nil {
 		return
 	}
-	earliest := min(lastSure.FakeStart+idle-slideSlack(idle), rootCreator.FakeStart+maxLife)
-	if r.FakeEnd < earliest {
-		k.report("2", "ended early", []*call{lastSure, r}, "session %s ended early: #%d sent it at fake %s and got a new session %s, but nothing ended it: its view #%d at fake %s keeps it alive until at least fake %s (idle %v − slack %v)",
-			shortID(id), r.N, fmtD(r.FakeStart), shortID(r.ID), lastSure.N, fmtD(lastSure.FakeStart), fmtD(earliest), idle, slideSlack(idle))
+	k.checked["2: requests given a new session in place of one they sent"]++
+	if r2.FakeEnd >= bestBound {
+		return
 	}
+	what := "a view"
+	if best.Eff != 0 {
+		what = "a view that also ran " + best.Op
+	}
+	k.report("2", "ended early", []*call{best, r2}, "session %s ended early: #%d sent it (answered by fake %s) and was given a new session %s, but nothing ended it: #%d (%s, at fake %s, answered at %s) keeps it alive until at least fake %s (idle %v − slack %v, or the deadline)",
+		shortID(id), r2.N, fmtD(r2.FakeEnd), shortID(r2.ID), best.N, what, fmtD(best.FakeStart), fmtD(best.End), fmtD(bestBound), bestIdle, slideSlack(bestIdle))
 }
 
 // Invariant 3: a value acknowledged by a 200 is seen by every request of
@@ -665,6 +919,9 @@ func (k *checker) values() {
 // may see.
 func (k *checker) read(root, key string, r *call, v, how string, ws []write, setBy map[string]*call) {
 	k.checked["3: values read"]++
+	if key == sharedKey && v != "" && k.poppedBefore(r, v, setBy) {
+		return
+	}
 	vis := visible("", ws, r.Start, r.End)
 	if _, ok := vis[v]; ok {
 		return
@@ -734,6 +991,31 @@ func (k *checker) read(root, key string, r *call, v, how string, ws []write, set
 	k.report("3", "impossible read", []*call{r}, "#%d %s %s of %s in session %s; possible values were %s", r.N, how, show(v), key, shortID(r.ID), showSet(vis, show))
 }
 
+// poppedBefore reports (invariant 4) a value v of the shared key that r
+// found or popped although a Pop had returned it, and so deleted it, before
+// r was sent. Each value is written by one call, once: the Pop that
+// returned it came after that write, so nothing can bring it back.
+func (k *checker) poppedBefore(r *call, v string, setBy map[string]*call) bool {
+	for _, p := range k.calls {
+		if p == r || p.Eff&effPopShared == 0 || !p.Ran || !p.PopOK || p.Err != "" || p.Popped != v || p.End >= r.Start {
+			continue
+		}
+		k.checked["4: values read after a Pop returned them"]++
+		ex := []*call{p, r}
+		why := ""
+		if w := setBy[v]; w != nil {
+			ex = []*call{w, p, r}
+			if w.End > p.End {
+				why = fmt.Sprintf("; its set #%d answered at %s, after the Pop", w.N, fmtD(w.End))
+			}
+		}
+		k.report("4", "popped value back", ex, "#%d popped %s=%s in session %s (answered at %s), but #%d, sent later at %s, %s it again in session %s%s",
+			p.N, sharedKey, v, shortID(p.ID), fmtD(p.End), r.N, fmtD(r.Start), map[bool]string{true: "popped", false: "found"}[r.Eff&effPopShared != 0 && r.Popped == v], shortID(r.ID), why)
+		return true
+	}
+	return false
+}
+
 // renewsBetween returns the Renews that took a lineage from id from to
 // id to, oldest first.
 func (k *checker) renewsBetween(from, to string) []*call {
@@ -761,7 +1043,11 @@ func showSet(vis map[string][]*call, show func(string) string) string {
 // Invariant 4: a value is popped by at most one request.
 func (k *checker) pops() {
 	by := map[string][]*call{}
+	setBy := map[string]*call{}
 	for _, c := range k.calls {
+		if c.Eff&effSetShared != 0 && c.Value != "" {
+			setBy[c.Value] = c
+		}
 		if c.Eff&effPopShared != 0 && c.Ran && c.PopOK && c.Err == "" {
 			by[c.Popped] = append(by[c.Popped], c)
 		}
@@ -773,7 +1059,30 @@ func (k *checker) pops() {
 			for _, c := range cs {
 				ns = append(ns, fmt.Sprintf("#%d (%d)", c.N, c.Status))
 			}
-			k.report("4", "popped twice", cs, "value %s popped by %d requests: %s", v, len(cs), strings.Join(ns, ", "))
+			// The set that wrote the value answered only after one of its
+			// pops was answered: the set may have been applied again after
+			// that pop (a resent write).
+			kind, ex, why := "popped twice", cs, ""
+			for _, c := range cs {
+				if c.Eff&effIncr != 0 {
+					// The pop ran on the request's copy as its own
+					// increment had left it.
+					kind, why = "popped twice, once after an increment in the same request", fmt.Sprintf("; #%d incremented first", c.N)
+				}
+			}
+			if w := setBy[v]; w != nil {
+				first := cs[0]
+				for _, c := range cs {
+					if c.End < first.End {
+						first = c
+					}
+				}
+				if w.End > first.End {
+					kind, ex = "popped twice, its set still under way after the first pop", append([]*call{w}, cs...)
+					why = fmt.Sprintf("; its set #%d (%d) answered at %s, after the first pop #%d answered at %s", w.N, w.Status, fmtD(w.End), first.N, fmtD(first.End))
+				}
+			}
+			k.report("4", kind, ex, "value %s popped by %d requests: %s%s", v, len(cs), strings.Join(ns, ", "), why)
 		}
 	}
 }
@@ -788,7 +1097,11 @@ func (k *checker) counter() {
 		var acked, unknown int64
 		var incrs []*call
 		answered := map[int64]*call{}
+		retyped := false // a value of another type may have been set: no bounds
 		for _, c := range lin {
+			if c.Eff&effSetCounter != 0 && c.mayHaveApplied() {
+				retyped = true
+			}
 			if c.Eff&effIncr == 0 || !c.mayHaveApplied() {
 				continue
 			}
@@ -803,7 +1116,7 @@ func (k *checker) counter() {
 			}
 			answered[c.Count] = c
 		}
-		if len(incrs) == 0 {
+		if len(incrs) == 0 || retyped {
 			continue
 		}
 		var last *call // the last read, if it came after every increment
@@ -827,6 +1140,190 @@ func (k *checker) counter() {
 			k.report("4", "counter out of bounds", []*call{last}, "counter of session %s: final value %d, want within [%d acknowledged, %d with unknown outcomes]", shortID(root), got, acked, acked+unknown)
 		}
 	}
+}
+
+// intState stands for "an integer, or nothing" among the states of the
+// counter's key (the other states are the values set by effSetCounter).
+const intState = "(an integer or nothing)"
+
+// isIntText reports whether v, a value as the handler shows it, is an
+// integer.
+func isIntText(v string) bool {
+	_, err := strconv.ParseInt(v, 10, 64)
+	return err == nil
+}
+
+// Invariant 6: an increment never replaces a value of another type. The
+// counter's key holds an integer, or nothing, until a setstr or setfloat
+// gives it a string or a float; no later change makes it an integer again
+// (no operation deletes it, and an Increment over another type must fail
+// and leave it). So an increment acknowledged while every state the key
+// may have had was of another type, or an integer read in such a state,
+// shows a value replaced by an increment; and a string or float read must
+// be one that was set.
+func (k *checker) types() {
+	lins := k.lineages()
+	for _, root := range slices.Sorted(maps.Keys(lins)) {
+		lin := lins[root]
+		var ws []write
+		for _, c := range lin {
+			if c.Eff&effSetCounter != 0 && c.mayHaveApplied() {
+				ws = append(ws, write{c, c.Value})
+			}
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		for _, c := range lin {
+			vis := visible(intState, ws, c.Start, c.End)
+			_, intOK := vis[intState]
+			if c.Eff&effIncr != 0 && c.acked() && c.Err == "" {
+				k.checked["6: increments acknowledged where another type may have been"]++
+				if !intOK {
+					k.report("6", "increment replaced a value of another type", k.typeExcerpt(ws, c), "#%d's increment by %d answered success (%d) in session %s, but the counter's key could only hold %s then",
+						c.N, c.Delta, c.Count, shortID(c.ID), showSet(vis, func(v string) string { return v }))
+				}
+			}
+			v, ok := c.Seen[counterKey]
+			if !ok {
+				continue
+			}
+			k.checked["6: counter values read where another type may have been"]++
+			switch _, set := vis[v]; {
+			case isIntText(v) && !intOK:
+				k.report("6", "integer in place of a value of another type", k.typeExcerpt(ws, c), "#%d found %s=%s in session %s, an integer, where the key could only hold %s: an increment replaced it",
+					c.N, counterKey, v, shortID(c.ID), showSet(vis, func(v string) string { return v }))
+			case !isIntText(v) && !set:
+				kind := "counter value never set"
+				if _, err := strconv.ParseFloat(v, 64); err == nil && v != fmt.Sprint(counterFloat) {
+					kind = "increment changed a value of another type"
+				}
+				k.report("6", kind, k.typeExcerpt(ws, c), "#%d found %s=%s in session %s; the key could hold %s",
+					c.N, counterKey, v, shortID(c.ID), showSet(vis, func(v string) string { return v }))
+			}
+		}
+	}
+}
+
+// typeExcerpt returns the type changes before c's answer, and c.
+func (k *checker) typeExcerpt(ws []write, c *call) []*call {
+	var ex []*call
+	for _, w := range ws {
+		if w.c.Start < c.End {
+			ex = append(ex, w.c)
+		}
+	}
+	if len(ex) > 3 {
+		ex = ex[len(ex)-3:]
+	}
+	return append(ex, c)
+}
+
+// Invariant 7: the cap of sessions per owner (model.Cap). After a Login of
+// an owner answered success, at no moment T are more than the cap of that
+// owner's sessions live, except for sessions that a SetOwner (which is not
+// capped) may have bound to the owner since the Login began. What the
+// history shows of a moment T: a lineage whose owner changes (SetOwner,
+// Login) all ended before T, and that a request sent at or after T found
+// live and bound to the owner, was live and bound to it at T (an ended
+// session is never served again). Without RefuseExtraLogins no login is
+// refused for the cap.
+func (k *checker) capped() {
+	if k.m.Cap <= 0 {
+		return
+	}
+	for _, c := range k.calls {
+		if c.Eff&effLogin != 0 && c.Ran && strings.Contains(c.Err, "too many sessions") {
+			k.checked["7: logins refused for the cap"]++
+			if !k.m.Refuse {
+				k.report("7", "login refused without RefuseExtraLogins", []*call{c}, "#%d's login as %q was refused (%s), but extra logins end the owner's least recently used sessions", c.N, c.Owner, c.Err)
+			}
+		}
+	}
+	type lineage struct {
+		root      string
+		changed   bool                     // an owner change may have applied
+		changeEnd time.Duration            // when the last owner change answered
+		setOwner  map[string]time.Duration // owner → the latest answer of a SetOwner (not a Login) to it
+		served    map[string]*call         // owner → the latest-sent request served with it
+	}
+	lins := k.lineages()
+	var all []*lineage
+	for _, root := range slices.Sorted(maps.Keys(lins)) {
+		x := &lineage{root: root, setOwner: map[string]time.Duration{}, served: map[string]*call{}}
+		for _, c := range lins[root] {
+			if c.Eff&effSetOwner != 0 && c.mayHaveApplied() {
+				x.changed, x.changeEnd = true, maxDur(x.changeEnd, c.End)
+				if c.Eff&effLogin == 0 {
+					x.setOwner[c.Owner] = maxDur(x.setOwner[c.Owner], c.End)
+				}
+			}
+			if c.SeenOwner != "" && (x.served[c.SeenOwner] == nil || c.Start > x.served[c.SeenOwner].Start) {
+				x.served[c.SeenOwner] = c
+			}
+		}
+		if x.changed {
+			all = append(all, x)
+		}
+	}
+	for _, o := range raceOwnersOf(k.calls) {
+		var logins, moments []*call
+		for _, c := range k.calls {
+			if c.Eff&effLogin != 0 && c.Owner == o && c.acked() && c.Err == "" && c.NewID != "" {
+				logins = append(logins, c)
+			}
+			if c.Ran && c.ID != "" && c.SeenOwner == o {
+				moments = append(moments, c)
+			}
+		}
+		reported := map[*call]bool{}
+		for _, m := range moments {
+			t := m.Start
+			// The Login answered before t that began last: the fewest
+			// SetOwners since.
+			var l *call
+			for _, c := range logins {
+				if c.End < t && (l == nil || c.Start > l.Start) {
+					l = c
+				}
+			}
+			if l == nil || reported[l] {
+				continue
+			}
+			var live []*lineage
+			for _, x := range all {
+				s := x.served[o]
+				if x.changeEnd < t && s != nil && s.Start >= t && x.setOwner[o] <= l.Start {
+					live = append(live, x)
+				}
+			}
+			k.checked["7: moments after a login with the owner's sessions counted"]++
+			if len(live) <= k.m.Cap {
+				continue
+			}
+			reported[l] = true
+			ex := []*call{l}
+			var names []string
+			for _, x := range live {
+				s := x.served[o]
+				ex = append(ex, s)
+				names = append(names, fmt.Sprintf("%s (served by #%d at %s)", shortID(x.root), s.N, fmtD(s.Start)))
+			}
+			k.report("7", "more sessions than the cap", ex, "owner %q had %d live sessions at %s, after #%d's login (answered 200 at %s), with a cap of %d: lineages %s, each bound before that moment and served later",
+				o, len(live), fmtD(t), l.N, fmtD(l.End), k.m.Cap, strings.Join(names, ", "))
+		}
+	}
+}
+
+// raceOwnersOf returns the owners that calls logged in as, sorted.
+func raceOwnersOf(calls []*call) []string {
+	set := map[string]bool{}
+	for _, c := range calls {
+		if c.Eff&effLogin != 0 && c.Owner != "" {
+			set[c.Owner] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // Flash messages, as values (invariant 3) and as pops (invariant 4): a

@@ -21,7 +21,10 @@ import (
 // at a given rate it lets the emulator apply a call and then replaces the
 // answer with UNAVAILABLE or DEADLINE_EXCEEDED, as a network that loses
 // the answer on its way back would. The caller cannot tell whether the
-// call took effect; the library must treat such outcomes as unknown.
+// call took effect; the library must treat such outcomes as unknown. Half
+// of the lost answers of unary calls take a while (slowLoss) before the
+// error comes, as on a slow network: other requests run meanwhile, on a
+// state that the call has already changed.
 type lostAnswers struct {
 	mu   sync.Mutex
 	rng  *rand.Rand
@@ -34,31 +37,56 @@ func newLostAnswers(seed uint64, rate float64) *lostAnswers {
 	return &lostAnswers{rng: rand.New(rand.NewPCG(seed, 0x1057)), rate: rate}
 }
 
-// hit draws whether the next call loses its answer, and with which code.
-func (l *lostAnswers) hit() (codes.Code, bool) {
+// hit draws whether the next call loses its answer, with which code, and
+// how long the lost answer takes (0 for at once).
+func (l *lostAnswers) hit() (codes.Code, time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.rng.Float64() >= l.rate {
-		return codes.OK, false
+		return codes.OK, 0, false
 	}
+	code := codes.DeadlineExceeded
 	if l.rng.IntN(2) == 0 {
-		return codes.Unavailable, true
+		code = codes.Unavailable
 	}
-	return codes.DeadlineExceeded, true
+	return code, slowLoss(l.rng), true
+}
+
+// slowLoss draws how long a lost answer takes: half of them at once, the
+// others 20 to 200 ms.
+func slowLoss(rng *rand.Rand) time.Duration {
+	if rng.IntN(2) == 0 {
+		return 0
+	}
+	return time.Duration(20+rng.IntN(181)) * time.Millisecond
+}
+
+// hold waits d, or until ctx ends: a lost answer on a slow network.
+func hold(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (l *lostAnswers) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	code, hit := l.hit()
+	code, slow, hit := l.hit()
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	if err != nil || !hit {
 		return err
 	}
 	l.injected.Add(1)
+	hold(ctx, slow)
 	return status.Errorf(code, "race suite: the answer of %s was lost after the server applied it", method)
 }
 
 func (l *lostAnswers) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	code, hit := l.hit()
+	code, _, hit := l.hit()
 	if !hit {
 		return streamer(ctx, desc, cc, method, opts...)
 	}
