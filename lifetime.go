@@ -122,62 +122,74 @@ var errEnded = fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
 // has moved far enough already or has ended (errEnded): so it cannot
 // revive a session that something ended, and it is not lost either.
 func (m *Manager) slide(ctx context.Context, key string, rec Record, now time.Time) (Record, error) {
+	res, _, err := m.slideFrom(ctx, key, rec, now)
+	return res, err
+}
+
+// slideFrom is slide, and also reports whether the record after it is rec
+// with only its expiry moved: whether no other write came between.
+func (m *Manager) slideFrom(ctx context.Context, key string, rec Record, now time.Time) (Record, bool, error) {
+	alone := rec.Version != "" // a record of no known version is read first
 	for try := 0; ; try++ {
+		if rec.Version == "" {
+			if try+1 >= maxTries {
+				return Record{}, false, fmt.Errorf("%w: slide: the session kept changing (%d tries)", ErrConflict, maxTries)
+			}
+			fresh, err := m.get(ctx, "slide", key)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return Record{}, false, errEnded
+			case err != nil:
+				return Record{}, false, err
+			case !fresh.live(m.now()):
+				m.fence(ctx, key, fresh)
+				return Record{}, false, errEnded
+			}
+			rec = fresh
+		}
 		target := m.expiry(now, rec.Idle, rec.Deadline)
 		if target.Sub(rec.Expires) < slideStep(m.idle(rec.Idle)) {
-			return rec, nil // moved enough, by another view
+			return rec, alone, nil // moved enough, by another view
 		}
 		attrs := rec.Attrs
 		attrs.Expires = target
 		res, err := m.commit(ctx, "slide", Mutation{Key: key, IfVersion: rec.Version, Attrs: &attrs})
 		switch {
 		case err == nil:
-			return res[0], nil
+			return res[0], alone, nil
 		case errors.Is(err, ErrConflict), errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) && ctx.Err() == nil:
-			// Changed meanwhile, or the answer was lost: read what is stored.
+			// Changed meanwhile, or the answer was lost: read what is
+			// stored, and try again on it.
 		case errors.Is(err, ErrNotFound):
-			return Record{}, errEnded
+			return Record{}, false, errEnded
 		default:
-			return Record{}, err
+			return Record{}, false, err
 		}
-		if try+1 >= maxTries {
-			return Record{}, fmt.Errorf("sessions: slide: the session kept changing (%d tries): %w", maxTries, err)
-		}
-		fresh, err := m.get(ctx, "slide", key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return Record{}, errEnded
-		case err != nil:
-			return Record{}, err
-		case !fresh.live(m.now()):
-			m.fence(ctx, key, fresh)
-			return Record{}, errEnded
-		}
-		rec = fresh
+		rec.Version, alone = "", false
 		if err := pause(ctx, try); err != nil {
-			return Record{}, fmt.Errorf("%w: slide: %w", ErrUnavailable, err)
+			return Record{}, false, fmt.Errorf("%w: slide: %w", ErrUnavailable, err)
 		}
 	}
 }
 
 // A sliding is a slide under way beside the request that started it.
 type sliding struct {
-	done   chan struct{} // closed when it is over
-	before string        // the version it was conditional on at first
-	rec    Record        // the record after it, when err is nil
-	err    error
+	done  chan struct{} // closed when it is over
+	rec   Record        // the record after it, when err is nil
+	alone bool          // rec is the record the view saw, but for its expiry
+	err   error
 }
 
 // startSlide starts the slide of the session under key, found live as rec
 // by a view at now, beside the request. The request waits for it before
 // it ends (see Session.settle), and Shutdown waits for it too.
 func (m *Manager) startSlide(ctx context.Context, key string, rec Record, now time.Time) *sliding {
-	sl := &sliding{done: make(chan struct{}), before: rec.Version}
+	sl := &sliding{done: make(chan struct{})}
 	ctx, cancel := m.storeContext(context.WithoutCancel(ctx))
 	m.pending.Go(func() {
 		defer cancel()
 		defer close(sl.done)
-		sl.rec, sl.err = m.slide(ctx, key, rec, now)
+		sl.rec, sl.alone, sl.err = m.slideFrom(ctx, key, rec, now)
 		if sl.err != nil && !errors.Is(sl.err, errEnded) {
 			m.cfg.Logger.Log(ctx, slog.LevelWarn, "sessions: store failed", slog.String("op", "slide"), slog.String("error_type", errorClass(sl.err)), slog.Any("err", sl.err))
 		}

@@ -225,10 +225,9 @@ func (m *Manager) resolveChange(ctx context.Context, key, before string, goal fu
 // back after it was found ended. Records kept to tell why a session ended
 // or where it went are left to their expiry.
 func (m *Manager) fence(ctx context.Context, key string, rec Record) {
-	if rec.Version == "" || rec.MovedTo != "" || rec.Ended != "" {
-		return
+	if ms := fenceMutations(key, rec); len(ms) > 0 && rec.Version != "" {
+		_, _ = m.commit(ctx, "read", ms...)
 	}
-	_, _ = m.commit(ctx, "read", Mutation{Key: key, IfVersion: rec.Version, Delete: true})
 }
 
 // logFailure logs a store failure of the request r.

@@ -230,24 +230,38 @@ func (m *Manager) save(ctx context.Context, s *Session, end bool) error {
 		return m.store1(ctx, s)
 	}
 	s.settle()
-	res, err := m.commit(ctx, "save", c.Mutation)
-	if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
-		// The answer was lost: sent again only if the session did not
-		// change at all since; done if the session shows the change.
-		var fresh Record
-		var applied bool
-		fresh, applied, err = m.resolveChange(ctx, c.Key, c.before, c.shown)
-		if err == nil && !applied {
-			res, err = m.commit(ctx, "save", c.Mutation)
-		} else if err == nil {
-			res = []Record{fresh}
+	for hop := 0; ; hop++ {
+		res, err := m.commit(ctx, "save", c.Mutation)
+		if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+			// The answer was lost: sent again only if the session did not
+			// change at all since; done if the session shows the change.
+			var fresh Record
+			var applied bool
+			fresh, applied, err = m.resolveChange(ctx, c.Key, c.before, c.shown)
+			if err == nil && !applied {
+				res, err = m.commit(ctx, "save", c.Mutation)
+			} else if err == nil {
+				res = []Record{fresh}
+			}
 		}
+		if err != nil {
+			return wrap("save", err)
+		}
+		after := res[0]
+		switch {
+		case after.Ended != "":
+			return fmt.Errorf("%w: save: the session ended meanwhile", ErrInactive)
+		case after.MovedTo != "" && hop == 0:
+			// A Renew or rotation moved the session while this request
+			// ran: the change goes where the session went.
+			s.key, c.Key, c.before = after.MovedTo, after.MovedTo, ""
+			continue
+		case after.MovedTo != "":
+			return fmt.Errorf("%w: save: the session moved meanwhile", ErrInactive)
+		}
+		s.took(after)
+		return nil
 	}
-	if err != nil {
-		return wrap("save", err)
-	}
-	s.took(res[0])
-	return nil
 }
 
 // shown reports whether rec shows the values that c sets and unsets.

@@ -136,10 +136,13 @@ func (m *Manager) listChange(ctx context.Context, owner, key, final string, dead
 		var live []owned
 		for i, k := range keys {
 			switch {
-			case errors.Is(errs[i], ErrNotFound), errs[i] == nil && !recs[i].live(now):
+			case errors.Is(errs[i], ErrNotFound):
 				delete(listed, k)
 			case errs[i] != nil:
 				return nil, errs[i]
+			case !recs[i].live(now):
+				delete(listed, k)
+				ends = append(ends, fenceMutations(k, recs[i])...)
 			default:
 				live = append(live, owned{k, recs[i]})
 			}
@@ -199,6 +202,18 @@ func (m *Manager) listChange(ctx context.Context, owner, key, final string, dead
 // expiry tells: its idle timeout before it.
 func (m *Manager) lastUsed(rec *Record) time.Time {
 	return rec.Expires.Add(-m.idle(rec.Idle))
+}
+
+// fenceMutations returns the mutation that deletes the session under key,
+// found ended as rec, if it is still at rec's version: a session that a
+// write in flight (a slide) brings back is then not dropped from its
+// owner's list, as the write fails instead. Records kept to tell why a
+// session ended or where it went stay to their expiry.
+func fenceMutations(key string, rec Record) []Mutation {
+	if rec.MovedTo != "" || rec.Ended != "" {
+		return nil
+	}
+	return []Mutation{{Key: key, IfVersion: rec.Version, Delete: true}}
 }
 
 // endMutations return the mutations that end the session under key,
@@ -332,6 +347,8 @@ func (m *Manager) endOwned(ctx context.Context, owner string, handles []string, 
 			case recs[i].live(now):
 				ended++
 				ms = append(ms, endMutations(k, recs[i], EndedByLogout)...)
+			default:
+				ms = append(ms, fenceMutations(k, recs[i])...)
 			}
 		}
 		listed := Mutation{Key: lkey, IfVersion: list.Version, Unset: targets}

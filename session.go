@@ -391,18 +391,25 @@ func (s *Session) cookieStage() func(http.Header) {
 // number; s.mu must be held. A session that ended meanwhile is
 // [ErrInactive].
 func (s *Session) reload(ctx context.Context) error {
-	rec, err := s.mgr.get(ctx, "read", s.key)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
-	case err != nil:
-		return wrap("reload", err)
-	case !rec.live(s.mgr.now()):
-		s.mgr.fence(ctx, s.key, rec)
-		return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+	for hop := 0; ; hop++ {
+		rec, err := s.mgr.get(ctx, "read", s.key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+		case err != nil:
+			return wrap("reload", err)
+		case rec.MovedTo != "" && rec.Ended == "" && hop == 0:
+			// A Renew or rotation moved the session while this request
+			// ran: it goes on where the session went.
+			s.key = rec.MovedTo
+			continue
+		case !rec.live(s.mgr.now()):
+			s.mgr.fence(ctx, s.key, rec)
+			return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+		}
+		s.took(rec)
+		return nil
 	}
-	s.took(rec)
-	return nil
 }
 
 // took makes rec, as stored, the session's record, with this request's
@@ -429,9 +436,11 @@ func (s *Session) settle() {
 		return
 	}
 	<-s.slide.done
-	if s.slide.err == nil && s.slide.before == s.rec.Version && s.slide.rec.Version != "" {
+	if s.slide.err == nil && s.slide.alone {
+		// Nothing came between the view and the slide: the session's
+		// record is the view's, with the new expiry.
 		s.rec.Version, s.rec.Expires = s.slide.rec.Version, s.slide.rec.Expires
-	} else if s.slide.err != nil {
+	} else {
 		s.rec.Version = "" // read it again before a conditional change
 	}
 	s.slide = nil

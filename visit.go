@@ -81,7 +81,6 @@ func (m *Manager) visit(ctx context.Context, key string, views int64) (visited, 
 		case err != nil:
 			return vis, err
 		}
-		next.Views = rec.Views
 		vis.rec = next
 	}
 	return vis, nil
@@ -117,7 +116,6 @@ func (m *Manager) rotate(ctx context.Context, vis visited, now time.Time) (visit
 		}
 		switch {
 		case err == nil:
-			next.Views = rec.Views
 			return visited{key: target, rec: next, n: vis.n, newID: id}, nil
 		case !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExists):
 			return vis, wrap("rotate", err)

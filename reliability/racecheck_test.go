@@ -770,9 +770,10 @@ func parseIdle(v string) time.Duration {
 // each view, by at least the slack), and its deadline keeps it until its
 // creation + Max. It does not apply when something may have ended or
 // shortened the session after r began and before r2 answered: a Destroy,
-// Renew or Login of id, a DestroyOwnerSessions of an owner the session may
-// have had, a Login of such an owner elsewhere when logins are capped (the
-// cap may end it), a lifetime change of the lineage (one answered before r
+// Renew or Login of an id of its lineage (a Destroy follows a Renew that
+// moved the session while it ran), a DestroyOwnerSessions of an owner the
+// session may have had, a Login or SetOwner of such an owner elsewhere when
+// sessions are capped (the cap may end it), a lifetime change of the lineage (one answered before r
 // gives the idle timeout and Max that r found); nor
 // to a view r during which another request found id ended (the session
 // may have ended before r's slide landed, and r's view counted on an
@@ -782,8 +783,10 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 		return
 	}
 	// enders are the calls that may end or shorten the session.
+	// A Destroy or Renew of any id of the lineage: a Destroy follows a
+	// Renew that moved the session while it ran.
 	var enders []*call
-	for _, c := range k.served[id] {
+	for _, c := range lin {
 		if c.Eff&(effDestroy|effRenew) != 0 && c.mayHaveApplied() && c.Start < r2.End {
 			enders = append(enders, c)
 		}
@@ -798,7 +801,7 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 		if c.Start >= r2.End || !owners[c.Owner] {
 			continue
 		}
-		if c.Eff&effDestroyOwner != 0 || c.Eff&effLogin != 0 && k.m.Cap > 0 && c.mayHaveApplied() {
+		if c.Eff&effDestroyOwner != 0 || c.Eff&(effLogin|effSetOwner) != 0 && k.m.Cap > 0 && c.mayHaveApplied() {
 			enders = append(enders, c)
 		}
 	}
