@@ -14,7 +14,7 @@ func TestFailFastDuringAnOutage(t *testing.T) {
 	var got []error
 	m := newManager(t, st, Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		got = append(got, err)
-		unavailable(w, r, err)
+		defaultErrorHandler(w, r, err)
 	}})
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	m.now = func() time.Time { return clock }

@@ -149,3 +149,15 @@ func (v *visits) run(key string, batch []*waiter) (visited, error) {
 	}
 	return v.visit(ctx, key, int64(len(batch)))
 }
+
+// A visited is what one visit of a session found and did: a view (or a
+// batch of coalesced views) counted in one store write, or the read of an
+// Uncounted route, and what the Manager decided on it.
+type visited struct {
+	key   string    // where the session is: a rotation's grace may have led elsewhere
+	rec   Record    // as stored, with the stored count
+	n     int64     // the count right after this visit's views: the last view number of its batch
+	newID string    // the new id a rotation gave the session, "" for none
+	slide *sliding  // the move of the expiry started beside the request, if any
+	ended EndReason // with ErrNotFound: why the session ended, when its visitor is told
+}

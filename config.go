@@ -239,7 +239,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.RenewGrace = defaultRenewGrace
 	}
 	if c.ErrorHandler == nil {
-		c.ErrorHandler = unavailable
+		c.ErrorHandler = defaultErrorHandler
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -274,10 +274,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// unavailable is the default Config.ErrorHandler: 503 Service Unavailable
+// defaultErrorHandler is the default Config.ErrorHandler: 503 Service Unavailable
 // with a short plain-text body that tells the visitor nothing about the
 // cause, and Retry-After: 1.
-func unavailable(w http.ResponseWriter, r *http.Request, err error) {
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Retry-After", "1")
 	http.Error(w, "503 service unavailable: please try again", http.StatusServiceUnavailable)
 }

@@ -118,3 +118,10 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("sessions: %s: %w", op, err)
 }
+
+// errStoreTimeout is the cause of a store context's end by Config.Timeout.
+var errStoreTimeout = errors.New("sessions: the store did not answer within Config.Timeout")
+
+// errUnknownOutcome is the cause of an error for a write whose answer was
+// lost and whose effect cannot be told apart from other writes' since.
+var errUnknownOutcome = fmt.Errorf("%w: the store's answer was lost, and whether the change was stored is unknown", ErrUnavailable)

@@ -344,10 +344,10 @@ func precondition(m Mutation) *pb.Precondition {
 		}
 		return &pb.Precondition{ConditionType: &pb.Precondition_UpdateTime{UpdateTime: timestamppb.New(t)}}
 	}
-	return exists
+	return mustExist
 }
 
-var exists = &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: true}}
+var mustExist = &pb.Precondition{ConditionType: &pb.Precondition_Exists{Exists: true}}
 
 // after returns the record that p's update left, from its write result
 // wr: from the cached record or a read made side by side when they are

@@ -235,7 +235,7 @@ func (m *Manager) resolveMove(ctx context.Context, key string, rec Record, targe
 func (s *Session) Destroy(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == destroyed {
+	if s.state == sessionDestroyed {
 		return nil
 	}
 	if err := s.changeable(); err != nil {
@@ -254,7 +254,7 @@ func (s *Session) Destroy(ctx context.Context) error {
 			return wrap("destroy", err)
 		}
 	}
-	s.state = destroyed
+	s.state = sessionDestroyed
 	s.set, s.deleted = nil, nil
 	s.rec.Values = nil
 	if !s.w.stage(s.mgr.expireCookie) {

@@ -85,9 +85,6 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 }
 
-// errStoreTimeout is the cause of a store context's end by Config.Timeout.
-var errStoreTimeout = errors.New("sessions: the store did not answer within Config.Timeout")
-
 // storeContext bounds the store calls of one operation by Config.Timeout.
 func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(ctx, m.cfg.Timeout, errStoreTimeout)
@@ -168,10 +165,6 @@ func (m *Manager) getAll(ctx context.Context, op string, keys []string) ([]Recor
 	return recs, errs
 }
 
-// errUnknownOutcome is the cause of an error for a write whose answer was
-// lost and whose effect cannot be told apart from other writes' since.
-var errUnknownOutcome = fmt.Errorf("%w: the store's answer was lost, and whether the change was stored is unknown", ErrUnavailable)
-
 // A Store never sends a write twice: when its answer is lost, the Manager
 // finds out what happened here, by reading the record.
 //
@@ -242,4 +235,26 @@ func (m *Manager) logFailure(r *http.Request, op string, err error) {
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Any("err", err))
+}
+
+// fenceMutations returns the mutation that deletes the session under key,
+// found ended as rec, if it is still at rec's version: a session that a
+// write in flight (a slide) brings back is then not dropped from its
+// owner's list, as the write fails instead. Records kept to tell why a
+// session ended or where it went stay to their expiry.
+func fenceMutations(key string, rec Record) []Mutation {
+	if rec.MovedTo != "" || rec.Ended != "" {
+		return nil
+	}
+	return []Mutation{{Key: key, IfVersion: rec.Version, Delete: true}}
+}
+
+// endMutations return the mutations that end the session under key,
+// stored as rec (it must still be stored), and keep in its place, until it
+// would have expired, a record that tells its visitor's next request why.
+func endMutations(key string, rec Record, why EndReason) []Mutation {
+	return []Mutation{
+		{Key: key, Delete: true},
+		{Key: key, Create: true, Attrs: &Attrs{Created: rec.Created, Renewed: rec.Renewed, Expires: rec.Expires, Deadline: rec.Deadline, Ended: why}},
+	}
 }

@@ -265,7 +265,7 @@ func (m *Manager) save(ctx context.Context, s *Session, end bool) error {
 }
 
 // shown reports whether rec shows the values that c sets and unsets.
-func (c change) shown(rec Record) bool {
+func (c pendingSave) shown(rec Record) bool {
 	for k, v := range c.Set {
 		if got, ok := rec.Values[k]; !ok || !equalValues(got, v) {
 			return false

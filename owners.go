@@ -23,15 +23,6 @@ import (
 // between makes them read it again. The list expires with the last
 // deadline of its sessions.
 
-// Handle returns the public name of session id: the SHA-256 (hex) of the
-// id, under which the store keeps the session (its Firestore document id).
-// A handle can be shown to the session's owner and sent back to end the
-// session, but cannot be used as a session cookie.
-func Handle(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
-
 // ownerKey returns the key of owner's list of sessions.
 func ownerKey(owner string) string {
 	sum := sha256.Sum256([]byte("owner:" + owner))
@@ -202,28 +193,6 @@ func (m *Manager) listChange(ctx context.Context, owner, key, final string, dead
 // expiry tells: its idle timeout before it.
 func (m *Manager) lastUsed(rec *Record) time.Time {
 	return rec.Expires.Add(-m.idle(rec.Idle))
-}
-
-// fenceMutations returns the mutation that deletes the session under key,
-// found ended as rec, if it is still at rec's version: a session that a
-// write in flight (a slide) brings back is then not dropped from its
-// owner's list, as the write fails instead. Records kept to tell why a
-// session ended or where it went stay to their expiry.
-func fenceMutations(key string, rec Record) []Mutation {
-	if rec.MovedTo != "" || rec.Ended != "" {
-		return nil
-	}
-	return []Mutation{{Key: key, IfVersion: rec.Version, Delete: true}}
-}
-
-// endMutations return the mutations that end the session under key,
-// stored as rec (it must still be stored), and keep in its place, until it
-// would have expired, a record that tells its visitor's next request why.
-func endMutations(key string, rec Record, why EndReason) []Mutation {
-	return []Mutation{
-		{Key: key, Delete: true},
-		{Key: key, Create: true, Attrs: &Attrs{Created: rec.Created, Renewed: rec.Renewed, Expires: rec.Expires, Deadline: rec.Deadline, Ended: why}},
-	}
 }
 
 // OwnerSessions returns the live sessions bound to owner (see

@@ -55,9 +55,9 @@ type Session struct {
 type state uint8
 
 const (
-	active    state = iota
-	destroyed       // Destroy was called: nothing more is saved
-	closed          // the handler returned: changes were saved
+	sessionActive    state = iota
+	sessionDestroyed       // Destroy was called: nothing more is saved
+	sessionClosed          // the handler returned: changes were saved
 )
 
 // ID returns the session id: the cookie's value, a random UUID chosen by the
@@ -132,13 +132,13 @@ func (s *Session) Get(key string) (any, bool) {
 
 // GetString returns the string stored under key; ok is false when there is
 // none or the value is of another type.
-func (s *Session) GetString(key string) (v string, ok bool) { return get[string](s, key) }
+func (s *Session) GetString(key string) (v string, ok bool) { return typedValue[string](s, key) }
 
 // GetInt returns the integer stored under key; ok is false when there is
 // none or the value is of another type.
-func (s *Session) GetInt(key string) (v int64, ok bool) { return get[int64](s, key) }
+func (s *Session) GetInt(key string) (v int64, ok bool) { return typedValue[int64](s, key) }
 
-func get[T any](s *Session, key string) (T, bool) {
+func typedValue[T any](s *Session, key string) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.rec.Values[key].(T)
@@ -329,15 +329,15 @@ func (s *Session) materialize() error {
 
 // changeable reports whether s may still change; s.mu must be held.
 func (s *Session) changeable() error {
-	if s.state != active {
+	if s.state != sessionActive {
 		return ErrInactive
 	}
 	return nil
 }
 
-// A change is what a request must save of its session: the mutation of
+// A pendingSave is what a request must save of its session: the mutation of
 // its record, and the version of the session it was made on.
-type change struct {
+type pendingSave struct {
 	Mutation
 	before string
 }
@@ -345,12 +345,12 @@ type change struct {
 // takeChanges returns what must be saved of the session's changes so far,
 // and ends the session when end is set; ok is false when nothing must be
 // saved. s.mu must be held.
-func (s *Session) takeChanges(end bool) (c change, ok bool) {
-	if s.state != active {
+func (s *Session) takeChanges(end bool) (c pendingSave, ok bool) {
+	if s.state != sessionActive {
 		return c, false
 	}
 	if end {
-		s.state = closed
+		s.state = sessionClosed
 	}
 	if s.pending {
 		if s.id == "" {
@@ -358,12 +358,12 @@ func (s *Session) takeChanges(end bool) (c change, ok bool) {
 		}
 		s.pending = false // stored now: later changes are updates
 		s.set, s.deleted = nil, nil
-		return change{Mutation: createMutation(s.key, s.rec)}, true
+		return pendingSave{Mutation: createMutation(s.key, s.rec)}, true
 	}
 	if len(s.set) == 0 && len(s.deleted) == 0 {
 		return c, false
 	}
-	c = change{Mutation: Mutation{Key: s.key, Set: s.set}, before: s.rec.Version}
+	c = pendingSave{Mutation: Mutation{Key: s.key, Set: s.set}, before: s.rec.Version}
 	if len(s.deleted) > 0 {
 		c.Unset = slices.Sorted(maps.Keys(s.deleted))
 	}

@@ -73,9 +73,9 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 	t.created, errs[1] = m.Int64Counter("sessions.created", metric.WithUnit("{session}"), metric.WithDescription("Sessions created."))
 	t.batch, errs[2] = m.Int64Histogram("sessions.visit.batch", metric.WithUnit("{view}"), metric.WithDescription("Views counted by one store call."),
 		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128))
-	t.storeDuration, errs[3] = m.Float64Histogram("sessions.store.duration", metric.WithUnit("s"), metric.WithDescription("Duration of session store calls."),
+	t.storeDuration, errs[3] = m.Float64Histogram("sessions.store.duration", metric.WithUnit("s"), metric.WithDescription("Duration of store calls of sessions."),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-	t.storeErrors, errs[4] = m.Int64Counter("sessions.store.errors", metric.WithUnit("{error}"), metric.WithDescription("Session store calls that failed."))
+	t.storeErrors, errs[4] = m.Int64Counter("sessions.store.errors", metric.WithUnit("{error}"), metric.WithDescription("Failed store calls of sessions."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -85,8 +85,8 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) (*telemetry,
 	return t, nil
 }
 
-// call is one store call under way.
-type call struct {
+// storeCall is one store call under way.
+type storeCall struct {
 	t     *telemetry
 	op    string
 	start time.Time
@@ -97,8 +97,8 @@ type call struct {
 // make it with. Its span is a child of the request's: when the request is
 // not traced (no recording span in ctx, as otelhttp or a traced server puts
 // there), there is none, and the call costs no allocation.
-func (t *telemetry) begin(ctx context.Context, op string) (context.Context, call) {
-	c := call{t: t, op: op, start: time.Now()}
+func (t *telemetry) begin(ctx context.Context, op string) (context.Context, storeCall) {
+	c := storeCall{t: t, op: op, start: time.Now()}
 	if trace.SpanFromContext(ctx).IsRecording() {
 		ctx, c.span = t.tracer.Start(ctx, t.ops[op].span)
 		c.span.SetAttributes(attribute.String("sessions.op", op))
@@ -107,7 +107,7 @@ func (t *telemetry) begin(ctx context.Context, op string) (context.Context, call
 }
 
 // end records the call's duration and outcome, and ends its span.
-func (c call) end(ctx context.Context, err error) {
+func (c storeCall) end(ctx context.Context, err error) {
 	class := errorClass(err)
 	if errors.Is(err, ErrNotFound) && (c.op == "visit" || c.op == "read") {
 		class = "ok" // an unknown or ended session: the visitor gets a new one

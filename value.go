@@ -190,8 +190,8 @@ var (
 	errSelfReferent = fmt.Errorf("%w: a value that refers to itself, or more than %d pointers deep", ErrUnsupportedType, maxHops)
 )
 
-// A field is how a struct field is stored.
-type field struct {
+// A structField is how a struct field is stored.
+type structField struct {
 	name      string
 	index     []int
 	omitEmpty bool
@@ -200,8 +200,8 @@ type field struct {
 // structFields returns the stored fields of struct type t, by the
 // Firestore client's rules (see encode). A name given twice at one depth
 // is left out, as encoding/json does.
-func structFields(t reflect.Type) []field {
-	var out []field
+func structFields(t reflect.Type) []structField {
+	var out []structField
 	seen := map[string]int{} // name → index in out, or -1 when ambiguous
 	var walk func(t reflect.Type, index []int)
 	walk = func(t reflect.Type, index []int) {
@@ -223,7 +223,7 @@ func structFields(t reflect.Type) []field {
 			if name == "" {
 				name = sf.Name
 			}
-			f := field{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
+			f := structField{name: name, index: idx, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
 			switch j, ok := seen[name]; {
 			case !ok:
 				seen[name] = len(out)
