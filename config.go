@@ -118,7 +118,9 @@ type Config struct {
 	// ErrorHandler answers a request whose session could not be resolved
 	// before the handler (the handler is then not called), or whose changes
 	// could not be saved before the handler wrote anything. Default: a short
-	// plain-text 503 Service Unavailable with Retry-After: 1.
+	// plain-text answer of [StatusCode](err): 503 Service Unavailable with
+	// Retry-After: 1 when the store is down or too slow, 413 when concurrent
+	// changes would take the session past Firestore's limits.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives an error record for every store failure, with the
@@ -274,10 +276,15 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// defaultErrorHandler is the default Config.ErrorHandler: 503 Service Unavailable
-// with a short plain-text body that tells the visitor nothing about the
-// cause, and Retry-After: 1.
+// defaultErrorHandler is the default Config.ErrorHandler: the status of
+// StatusCode(err) with a short plain-text body that tells the visitor
+// nothing about the cause; a 503 says Retry-After: 1.
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("Retry-After", "1")
-	http.Error(w, "503 service unavailable: please try again", http.StatusServiceUnavailable)
+	code := StatusCode(err)
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "503 service unavailable: please try again", code)
+		return
+	}
+	http.Error(w, fmt.Sprintf("%d %s", code, strings.ToLower(http.StatusText(code))), code)
 }
