@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"time"
 )
 
@@ -102,6 +103,11 @@ func (s *Session) rebind(ctx context.Context, mv move) error {
 		rec, err := m.commitMove(ctx, s.key, s.rec, target, mv, now)
 		if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
 			rec, err = m.resolveMove(ctx, s.key, s.rec, target, mv, now)
+			if err == nil && !rec.live(m.now()) {
+				// Read after a lost answer: something ended the session
+				// meanwhile.
+				err = fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+			}
 		}
 		switch {
 		case err == nil:
@@ -144,6 +150,11 @@ var newIDFunc = newID
 // lists it changes, read first. It returns the record now stored under the
 // session's key.
 func (m *Manager) commitMove(ctx context.Context, key string, rec Record, target string, mv move, now time.Time) (Record, error) {
+	if rec.Version == "" {
+		// A move without a condition could undo what came between: read
+		// the session first.
+		return Record{}, fmt.Errorf("%w: the session's version is not known", ErrConflict)
+	}
 	next := rec
 	next.Values = maps.Clone(rec.Values)
 	next.Version = ""
@@ -182,6 +193,9 @@ func (m *Manager) commitMove(ctx context.Context, key string, rec Record, target
 		return Record{}, err
 	}
 	res, err := m.commit(ctx, mv.op, append(ms, lists...)...)
+	if os.Getenv("DEBUGVIEWS") != "" {
+		fmt.Fprintf(os.Stderr, "DEBUG move %s→%.8s views %d if %s: %v\n", key[:8], target, next.Views, rec.Version, err)
+	}
 	if err != nil {
 		return Record{}, err
 	}

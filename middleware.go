@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 )
 
 // Middleware returns next wrapped in session handling; its signature makes
@@ -82,6 +83,9 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	s := &Session{mgr: m, w: w}
 	if id, ok := m.readID(r); ok {
 		vis, n, err := m.open(ctx, Handle(id))
+		if os.Getenv("DEBUGVIEWS") != "" {
+			fmt.Fprintf(os.Stderr, "DEBUG load %s (%s) → key %.8s n %d newID %.8s version %s err %v\n", id[:8], Handle(id)[:8], vis.key, n, vis.newID, vis.rec.Version, err)
+		}
 		switch {
 		case err == nil:
 			s.id, s.key, s.rec, s.views, s.slide = id, vis.key, vis.rec, n, vis.slide
@@ -251,9 +255,23 @@ func (m *Manager) save(ctx context.Context, s *Session, end bool) error {
 		switch {
 		case after.Ended != "":
 			return fmt.Errorf("%w: save: the session ended meanwhile", ErrInactive)
+		case after.MovedTo != "" && after.Version == "":
+			// Read after the write: the save may have landed on the
+			// session before a move carried it along, or on what the move
+			// left behind. Done if the session shows it where it went;
+			// otherwise it is not sent again (it could bring back a value
+			// that another request took since).
+			moved, err := m.get(ctx, "resolve", after.MovedTo)
+			if err != nil || !c.shown(moved) {
+				return wrap("save", errUnknownOutcome)
+			}
+			s.key = after.MovedTo
+			s.took(moved)
+			return nil
 		case after.MovedTo != "" && hop == 0:
 			// A Renew or rotation moved the session while this request
-			// ran: the change goes where the session went.
+			// ran, and the save landed on what it left behind: the change
+			// goes where the session went.
 			s.key, c.Key, c.before = after.MovedTo, after.MovedTo, ""
 			continue
 		case after.MovedTo != "":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -43,6 +44,9 @@ func (m *Manager) visit(ctx context.Context, key string, views int64) (visited, 
 	}
 	now := storeTime(m.now())
 	rec := &vis.rec
+	if os.Getenv("DEBUGVIEWS") != "" {
+		fmt.Fprintf(os.Stderr, "DEBUG visit %s→%s +%d n %d version %s moved %q live %v\n", key[:8], vis.key[:8], views, vis.n, rec.Version, rec.MovedTo, rec.live(now))
+	}
 	switch {
 	case rec.Ended != "":
 		vis.ended = rec.Ended
@@ -103,6 +107,10 @@ func (m *Manager) rotate(ctx context.Context, vis visited, now time.Time) (visit
 			next, err = m.resolveMove(ctx, vis.key, rec, target, mv, now)
 		}
 		switch {
+		case err == nil && !next.live(m.now()):
+			// Found by a read after a lost answer: something ended the
+			// session under its new id meanwhile.
+			return vis, fmt.Errorf("%w: the session ended", ErrNotFound)
 		case err == nil:
 			return visited{key: target, rec: next, n: vis.n, newID: id}, nil
 		case !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExists):

@@ -258,6 +258,16 @@ type model struct {
 	Idle, Max time.Duration
 	Cap       int
 	Refuse    bool
+	// Grace is how long an id that a rotation (Config.RenewAfter)
+	// replaced still works; 0: no rotation.
+	Grace time.Duration
+}
+
+// rotated reports whether c's session got a new id by a rotation as the
+// request began: the handler was given the session under another id than
+// the one sent, not a new session.
+func (c *call) rotated() bool {
+	return c.Ran && !c.New && c.Sent != "" && c.ID != "" && c.ID != c.Sent
 }
 
 // checker is one history being checked.
@@ -286,6 +296,10 @@ func checkHistory(m model, calls []*call) ([]violation, map[string]int) {
 		}
 		k.served[c.ID] = append(k.served[c.ID], c)
 		if c.New {
+			k.creator[c.ID] = c
+		}
+		if c.rotated() {
+			k.parent[c.ID] = c.Sent
 			k.creator[c.ID] = c
 		}
 		if c.Eff&effRenew != 0 {
@@ -350,6 +364,7 @@ func (k *checker) views() {
 	for _, id := range slices.Sorted(maps.Keys(k.served)) {
 		cs := k.served[id]
 		byViews := map[int64]*call{}
+		cs = counted(cs)
 		k.checked["1: views"] += len(cs)
 		for _, c := range cs {
 			if d, ok := byViews[c.Views]; ok {
@@ -370,10 +385,16 @@ func (k *checker) views() {
 
 // lineageViews checks view numbers across the ids of each lineage (pairs
 // within one id are views' own).
+// counted returns the calls of cs that counted a view: not those of an
+// Uncounted route, which show the number of the last counted one.
+func counted(cs []*call) []*call {
+	return slices.DeleteFunc(slices.Clone(cs), func(c *call) bool { return c.Op == "peek" })
+}
+
 func (k *checker) lineageViews() {
 	lins := k.lineages()
 	for _, root := range slices.Sorted(maps.Keys(lins)) {
-		lin := lins[root]
+		lin := counted(lins[root])
 		if len(k.idsOf(lin)) < 2 {
 			continue
 		}
@@ -504,6 +525,39 @@ func maxDur(a, b time.Duration) time.Duration {
 // it ended, not after an acknowledged SetLifetime or Login gave it a
 // deadline already past. And a session does not end before its time when
 // nothing ended it (liveness).
+// rotatedFrom reports whether c was served on the id that a rotation of id
+// gave the session: within the rotation's grace period, the old id is
+// served that session, so c's view moved the expiry that id is judged by.
+func (k *checker) rotatedFrom(c *call, id string) bool {
+	if !c.Ran || c.ID == id || k.parent[c.ID] != id {
+		return false
+	}
+	q := k.creator[c.ID]
+	return q != nil && q.rotated()
+}
+
+// rotatedAway checks that an id that a rotation replaced is served no more
+// once its grace period is over: a request that judged it at or after the
+// rotation's end + Grace (by the fake clock) gets another session.
+func (k *checker) rotatedAway() {
+	for _, q := range k.calls {
+		if !q.rotated() {
+			continue
+		}
+		k.checked["2: rotations"]++
+		for _, r := range k.bySent[q.Sent] {
+			if !r.Ran || r.FakeStart < q.FakeEnd+k.m.Grace || r.Start < q.End {
+				continue
+			}
+			k.checked["2: requests sent with an id after its rotation's grace period"]++
+			if r.ID == q.Sent {
+				k.report("2", "served after a rotation's grace", []*call{q, r}, "session %s was rotated to %s by #%d (answered at fake %s); #%d, sent at fake %s, after the grace period of %v, was still served on the old id (view %d)",
+					shortID(q.Sent), shortID(q.ID), q.N, fmtD(q.FakeEnd), r.N, fmtD(r.FakeStart), k.m.Grace, r.Views)
+			}
+		}
+	}
+}
+
 func (k *checker) ended() {
 	lins := k.lineages()
 	for id, cs := range k.served {
@@ -533,6 +587,7 @@ func (k *checker) ended() {
 			}
 		}
 	}
+	k.rotatedAway()
 	k.destroyedRenewed()
 	k.foundEnded()
 	k.pastDeadline(lins)
@@ -590,7 +645,7 @@ func (k *checker) foundEnded() {
 	for _, id := range slices.Sorted(maps.Keys(k.served)) {
 		var found *call // the earliest answer that found id ended
 		for _, r := range k.bySent[id] {
-			if !r.Ran || r.ID == "" || r.ID == id || r.Eff&effDestroyOwner != 0 || found != nil && r.End >= found.End {
+			if !r.Ran || r.ID == "" || r.ID == id || r.rotated() || r.Eff&effDestroyOwner != 0 || found != nil && r.End >= found.End {
 				continue
 			}
 			overlapped := false
@@ -684,7 +739,7 @@ func (k *checker) expiry(id string, lin []*call) {
 	// have been counted) and the one that created it.
 	var slides []*call
 	for _, c := range k.calls {
-		if c.Eff&(effStep|effDestroyOwner) == 0 && (c.Sent == id || k.creator[id] == c) {
+		if c.Eff&(effStep|effDestroyOwner) == 0 && (c.Sent == id || k.creator[id] == c || k.rotatedFrom(c, id)) {
 			slides = append(slides, c)
 		}
 	}
@@ -693,7 +748,7 @@ func (k *checker) expiry(id string, lin []*call) {
 			continue
 		}
 		k.servedInTime(id, r, slides, life, rootCreator)
-		if r.ID != id {
+		if r.ID != id && !r.rotated() {
 			k.notEndedEarly(id, r, lin, life, rootCreator)
 		}
 	}
@@ -708,7 +763,7 @@ func (k *checker) servedInTime(id string, r *call, slides []*call, life []write,
 	var by *call
 	var byIdle time.Duration
 	for _, q := range slides {
-		if q == r || q.Start >= r.End || q.Ran && q.ID != id && k.creator[id] != q {
+		if q == r || q.Start >= r.End || q.Ran && q.ID != id && k.creator[id] != q && !k.rotatedFrom(q, id) {
 			continue // q came later, or found id ended: it slid nothing
 		}
 		superseded := false
@@ -787,7 +842,7 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 	// Renew that moved the session while it ran.
 	var enders []*call
 	for _, c := range lin {
-		if c.Eff&(effDestroy|effRenew) != 0 && c.mayHaveApplied() && c.Start < r2.End {
+		if (c.Eff&(effDestroy|effRenew) != 0 || c.rotated()) && c.mayHaveApplied() && c.Start < r2.End {
 			enders = append(enders, c)
 		}
 	}

@@ -76,7 +76,7 @@ func (h *hb) owned(start, end int, id string, views int64, owner string) *call {
 }
 
 func TestRaceChecker(t *testing.T) {
-	m := model{Idle: time.Minute, Max: 10 * time.Minute}
+	m := model{Idle: time.Minute, Max: 10 * time.Minute, Grace: 20 * time.Second}
 	capped := model{Idle: time.Minute, Max: 10 * time.Minute, Cap: 2}
 	refusing := model{Idle: time.Minute, Max: 10 * time.Minute, Cap: 2, Refuse: true}
 	cases := []struct {
@@ -108,6 +108,25 @@ func TestRaceChecker(t *testing.T) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
 			h.req("destroy", effDestroy, 20, 50, 0, idA, idA, 2, nil)
 			h.req("view", 0, 40, 60, 0, idA, idA, 3, nil)
+		}, nil},
+		{"old id served within a rotation's grace", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			r := h.req("view", 0, 20, 30, 50, idA, idB, 2, nil)
+			r.New, r.SetCookie = false, idB
+			h.req("view", 0, 40, 50, 60, idA, idA, 3, nil)
+			h.req("view", 0, 60, 70, 60, idB, idB, 4, nil)
+		}, nil},
+		{"old id served after a rotation's grace", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			r := h.req("view", 0, 20, 30, 50, idA, idB, 2, nil)
+			r.New, r.SetCookie = false, idB
+			h.req("view", 0, 40, 50, 75, idA, idA, 3, nil)
+		}, []string{"2"}},
+		{"old id given a new session after a rotation's grace", func(h *hb) {
+			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)
+			r := h.req("view", 0, 20, 30, 50, idA, idB, 2, nil)
+			r.New, r.SetCookie = false, idB
+			h.req("view", 0, 40, 50, 75, idA, idC, 1, nil)
 		}, nil},
 		{"old id served after Renew", func(h *hb) {
 			h.req("view", 0, 0, 10, 0, "", idA, 1, nil)

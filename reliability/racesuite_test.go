@@ -50,6 +50,10 @@ const (
 	raceIdle = time.Minute
 	raceMax  = 10 * time.Minute
 	raceCap  = 2
+	// Ids rotate (Config.RenewAfter) after raceRenewAfter; the old id
+	// works for raceGrace more.
+	raceRenewAfter = 90 * time.Second
+	raceGrace      = 20 * time.Second
 )
 
 func raceRefuses(seed uint64) bool { return seed%2 == 1 }
@@ -144,6 +148,8 @@ func pop(ctx context.Context, s *sessions.Session, key string) (any, bool, error
 // effects the checker models are listed in racecheck_test.go.
 var raceOps = []raceOp{
 	{name: "view", weight: 24, burst: 10, run: func(context.Context, *sessions.Session, opInput, *opAnswer) error { return nil }},
+	// A request of an Uncounted route: the session read, no view counted.
+	{name: "peek", weight: 6, burst: 4, run: func(context.Context, *sessions.Session, opInput, *opAnswer) error { return nil }},
 	{name: "set", weight: 20, burst: 8, eff: effSetShared, prepare: func(_ *rand.Rand, in *opInput) { in.Value = "v" + strconv.Itoa(in.N) }, run: runSet},
 	{name: "delete", weight: 5, burst: 1, eff: effDelShared, run: func(_ context.Context, s *sessions.Session, _ opInput, _ *opAnswer) error { return s.Delete(sharedKey) }},
 	{name: "pop", weight: 14, burst: 8, eff: effPopShared, run: runPop},
@@ -353,6 +359,8 @@ func startRaceInstance(t *testing.T, b raceBackend, project string, clock *fakeC
 		Logger:            slog.New(slog.NewTextHandler(in.logs, nil)),
 		MaxOwnerSessions:  raceCap,
 		RefuseExtraLogins: refuse,
+		RenewAfter:        raceRenewAfter,
+		RenewGrace:        raceGrace,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -360,6 +368,7 @@ func startRaceInstance(t *testing.T, b raceBackend, project string, clock *fakeC
 	in.m = m
 	mux := http.NewServeMux()
 	mux.Handle("GET /op/{op}", m.Middleware(http.HandlerFunc(in.handle)))
+	mux.Handle("GET /peek/{op}", m.With(sessions.Uncounted()).Middleware(http.HandlerFunc(in.handle)))
 	mux.HandleFunc("GET /owner/destroy", in.destroyOwner)
 	in.srv = httptest.NewServer(mux)
 	t.Cleanup(in.srv.Close)
@@ -518,6 +527,9 @@ func (h *raceHistory) doWith(rng *rand.Rand, worker int, op raceOp, instance, vi
 		q.Set("delta", strconv.FormatInt(in.Delta, 10))
 	}
 	path := "/op/" + op.name
+	if op.name == "peek" {
+		path = "/peek/" + op.name
+	}
 	if op.eff&effDestroyOwner != 0 {
 		path = "/owner/destroy"
 	}
@@ -681,7 +693,7 @@ func runRaceHistory(t *testing.T, b raceBackend, seed uint64, size raceSize) rac
 		res.lostInjected += in.injected()
 		res.dropped += in.drops()
 	}
-	res.violations, res.checked = checkHistory(model{Idle: raceIdle, Max: raceMax, Cap: raceCap, Refuse: raceRefuses(seed)}, res.calls)
+	res.violations, res.checked = checkHistory(model{Idle: raceIdle, Max: raceMax, Cap: raceCap, Refuse: raceRefuses(seed), Grace: raceGrace}, res.calls)
 	if len(res.violations) > 0 {
 		path := filepath.Join(os.TempDir(), fmt.Sprintf("race-history-%s-%d.txt", b.name, seed))
 		var b strings.Builder
