@@ -19,7 +19,8 @@ const greetingKey = "greeting"
 
 func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 
-// newHandler returns the greeter's routes, with sessions kept in store.
+// newHandler returns the greeter's routes, with sessions kept in store, and
+// the Manager behind them, for the shutdown to wait for.
 //
 // Each request is an OpenTelemetry server span (otelhttp, with the global
 // providers and propagators) that continues the trace of the request's
@@ -31,7 +32,7 @@ func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 // browsers ask for) get a plain 404, and methods other than GET and HEAD on
 // the page a 405 with an Allow header, both from the mux and without a
 // session, so that neither counts as a view.
-func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Handler, error) {
+func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Handler, *sessions.Manager, error) {
 	m, err := sessions.New(store, sessions.Config{
 		// The cookie is __Host-session_id where it is Secure (on Google
 		// Cloud), session_id elsewhere: off Google Cloud the greeter may be
@@ -45,11 +46,11 @@ func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Ha
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", m.Middleware(http.HandlerFunc(greet))) // GET also matches HEAD
-	return otelhttp.NewHandler(mux, "greeter", otelhttp.WithSpanNameFormatter(spanName)), nil
+	return otelhttp.NewHandler(mux, "greeter", otelhttp.WithSpanNameFormatter(spanName)), m, nil
 }
 
 // spanName names a request's span by the route that served it, such as

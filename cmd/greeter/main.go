@@ -85,9 +85,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "greeter: %v\n", err)
 		return 1
 	}
-	defer closeStore() // after the server has finished its requests
+	defer closeStore() // after the server's requests and the Manager's writes
 
-	h, err := newHandler(store, cfg.secure, logger)
+	h, m, err := newHandler(store, cfg.secure, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "greeter: %v\n", err)
 		return 1
@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "store", cfg.storeName(), "secure_cookie", cfg.secure)
-	if err := serve(ctx, ln, h, logger); err != nil {
+	if err := serve(ctx, ln, h, m, logger); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
 	}
