@@ -31,6 +31,10 @@ type config struct {
 	projectGiven bool   // project is GOOGLE_CLOUD_PROJECT or -project
 	database     string // FIRESTORE_DATABASE: a named database of the project; "" for its default
 	emulator     string // FIRESTORE_EMULATOR_HOST, if set
+
+	// adoptTutorial makes a new session take over the visitor's session
+	// of the tutorial's app on the same database (see tutorial.go).
+	adoptTutorial bool
 }
 
 const usage = `Usage: greeter [flags]
@@ -48,6 +52,10 @@ environment; each flag overrides the variable of the same meaning.
                                       detected), Secure cookie, JSON logs
                            -secure    send the cookie with Secure (default on Google Cloud)
                            -insecure  send it without Secure (default elsewhere), for plain HTTP
+  GREETER_ADOPT_TUTORIAL   -adopt-tutorial
+                                      1: a new session takes over the visitor's session of
+                                      the tutorial's Python app on the same database (its
+                                      session_id cookie): greeting and count (needs Firestore)
 
 Without any Firestore setting, sessions are kept in this process's memory.
 OpenTelemetry's variables export the requests' spans and the sessions'
@@ -65,6 +73,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	project := fs.String("project", "", "")
 	secure := fs.Bool("secure", false, "")
 	insecure := fs.Bool("insecure", false, "")
+	adoptTutorial := fs.Bool("adopt-tutorial", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
@@ -117,7 +126,28 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 		cfg.database = db
 	}
+	if cfg.adoptTutorial, err = parseAdoptTutorial(fs, *adoptTutorial, getenv("GREETER_ADOPT_TUTORIAL")); err != nil {
+		return config{}, err
+	}
+	if cfg.adoptTutorial && !cfg.firestore {
+		return config{}, errors.New("GREETER_ADOPT_TUTORIAL (-adopt-tutorial) needs Firestore: set GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST too")
+	}
 	return cfg, nil
+}
+
+// parseAdoptTutorial returns the flag -adopt-tutorial if it was given, else
+// GREETER_ADOPT_TUTORIAL (1, true, 0, false, ...; unset: false).
+func parseAdoptTutorial(fs *flag.FlagSet, flagValue bool, envValue string) (bool, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "adopt-tutorial" })
+	if given || envValue == "" {
+		return flagValue, nil
+	}
+	on, err := strconv.ParseBool(envValue)
+	if err != nil {
+		return false, fmt.Errorf("invalid GREETER_ADOPT_TUTORIAL %q: want 1 or 0", envValue)
+	}
+	return on, nil
 }
 
 // parsePort returns the port given by the flag, else by the environment,

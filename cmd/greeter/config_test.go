@@ -135,7 +135,7 @@ func TestSecureCookie(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := newHandler(sessions.NewMemoryStore(), cfg.secure, slog.New(slog.DiscardHandler))
+		h, _, err := newHandler(sessions.NewMemoryStore(), cfg.secure, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

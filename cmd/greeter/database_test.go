@@ -58,7 +58,7 @@ func TestFirestoreDatabaseKeepsTheSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer release()
-		h, err := newHandler(store, false, logger)
+		h, _, err := newHandler(store, false, logger, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

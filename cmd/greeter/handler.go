@@ -19,7 +19,10 @@ const greetingKey = "greeting"
 
 func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 
-// newHandler returns the greeter's routes, with sessions kept in store.
+// newHandler returns the greeter's routes, with sessions kept in store, and
+// the Manager behind them, for the shutdown to wait for. adopt, when not
+// nil, is the Manager's Config.Adopt: a new session takes over what it
+// finds (see tutorial.go).
 //
 // Each request is an OpenTelemetry server span (otelhttp, with the global
 // providers and propagators) that continues the trace of the request's
@@ -31,26 +34,42 @@ func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 // browsers ask for) get a plain 404, and methods other than GET and HEAD on
 // the page a 405 with an Allow header, both from the mux and without a
 // session, so that neither counts as a view.
-func newHandler(store sessions.Store, secure bool, logger *slog.Logger) (http.Handler, error) {
+func newHandler(store sessions.Store, secure bool, logger *slog.Logger, adopt adoptFunc) (http.Handler, *sessions.Manager, error) {
 	m, err := sessions.New(store, sessions.Config{
-		// The cookie is __Host-session_id where it is Secure (on Google
-		// Cloud), session_id elsewhere: off Google Cloud the greeter may be
-		// reached over plain HTTP by a LAN address or a container's name,
-		// where clients drop a Secure cookie.
-		Insecure: !secure,
-		Logger:   logger,
+		// Off Google Cloud the greeter may be reached over plain HTTP by a
+		// LAN address or a container's name, where clients drop a Secure
+		// cookie.
+		Insecure:   !secure,
+		CookieName: cookieName(secure),
+		Logger:     logger,
 		// The greeting is stored with the new session, in the same write.
 		OnCreate: func(r *http.Request, s *sessions.Session) error {
 			return s.Set(greetingKey, randomGreeting())
 		},
+		Adopt: adopt,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", m.Middleware(http.HandlerFunc(greet))) // GET also matches HEAD
-	return otelhttp.NewHandler(mux, "greeter", otelhttp.WithSpanNameFormatter(spanName)), nil
+	return otelhttp.NewHandler(mux, "greeter", otelhttp.WithSpanNameFormatter(spanName)), m, nil
 }
+
+// cookieName is the name of the session cookie: __Host-session_id where
+// it is Secure (on Google Cloud), session_id elsewhere, where a __Host-
+// cookie is not allowed. These are the library's defaults, named here so
+// that the takeover of the tutorial's sessions knows whether its cookie
+// shares the name.
+func cookieName(secure bool) string {
+	if secure {
+		return sessions.DefaultCookieName
+	}
+	return "session_id"
+}
+
+// adoptFunc is the type of Config.Adopt.
+type adoptFunc = func(r *http.Request) (sessions.Adoption, bool, error)
 
 // spanName names a request's span by the route that served it, such as
 // "GET /{$}", or by its method alone for a path without a route: otelhttp

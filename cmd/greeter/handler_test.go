@@ -17,7 +17,7 @@ import (
 func newTestServer(t *testing.T) (string, *sessions.MemoryStore) {
 	t.Helper()
 	store := sessions.NewMemoryStore()
-	h, err := newHandler(store, false, slog.New(slog.DiscardHandler))
+	h, _, err := newHandler(store, false, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,7 @@ func TestStoreErrorLogNamesTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	h, err := newHandler(shortCalls{store}, cfg.secure, logger)
+	h, _, err := newHandler(shortCalls{store}, cfg.secure, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestLogNamesIncomingTraceWithoutExport(t *testing.T) {
 	var logs syncBuilder
 	logger := newLogger(&logs, true, "demo-traced")
 	setupTestTelemetry(t, logger)
-	h, err := newHandler(downStore{}, true, logger)
+	h, _, err := newHandler(downStore{}, true, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,9 @@
 // and then open http://localhost:8080. Configuration comes from the
 // environment (PORT, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST,
 // FIRESTORE_DATABASE for a named database, and K_SERVICE or GAE_SERVICE on Google Cloud), with flags to override it:
-// see greeter -h.
+// see greeter -h. GREETER_ADOPT_TUTORIAL=1 makes new sessions take over
+// those of the tutorial's Python app on the same database, so that its
+// visitors keep their greeting and count when the greeter replaces it.
 //
 // Each request is an OpenTelemetry server span that continues the trace of
 // its traceparent header, with the sessions' store calls as its children;
@@ -85,9 +87,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "greeter: %v\n", err)
 		return 1
 	}
-	defer closeStore() // after the server has finished its requests
+	defer closeStore() // after the server's requests and the Manager's writes
 
-	h, err := newHandler(store, cfg.secure, logger)
+	var adopt adoptFunc
+	if cfg.adoptTutorial {
+		tutorial, err := openTutorialSessions(ctx, cfg.project, cfg.database, cookieName(cfg.secure))
+		if err != nil {
+			fmt.Fprintf(stderr, "greeter: %v\n", err)
+			return 1
+		}
+		defer tutorial.Close() // after the server and the Manager are done
+		adopt = tutorial.adopt
+		logger.Info("new sessions take over the tutorial's", "cookie", tutorialCookie, "expire_cookie", tutorial.clear)
+	}
+
+	h, m, err := newHandler(store, cfg.secure, logger, adopt)
 	if err != nil {
 		fmt.Fprintf(stderr, "greeter: %v\n", err)
 		return 1
@@ -98,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "store", cfg.storeName(), "secure_cookie", cfg.secure)
-	if err := serve(ctx, ln, h, logger); err != nil {
+	if err := serve(ctx, ln, h, m, logger); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
 	}

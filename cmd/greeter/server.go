@@ -18,10 +18,18 @@ const shutdownTimeout = 8 * time.Second
 // net/http's default (1 MiB) lets every connection hold a megabyte.
 const maxHeaderBytes = 64 << 10
 
+// A shutdowner is what must finish its work after the last request and
+// before the store closes: the sessions' Manager, whose Shutdown waits for
+// its background writes.
+type shutdowner interface {
+	Shutdown(context.Context) error
+}
+
 // serve serves h on ln until ctx ends, then stops accepting connections and
-// lets the requests in flight finish, for at most shutdownTimeout. It
-// returns nil after a graceful shutdown.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+// lets the requests in flight finish, and then m's background writes, all
+// within shutdownTimeout. It returns nil after a graceful shutdown. The
+// caller closes the store after it returns.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, m shutdowner, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler: h,
 		// Limits fit for serving the internet directly, as on Cloud Run. A
@@ -57,6 +65,10 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// The requests are done; a write they left to the Manager may not be.
+	if err := m.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func TestTelemetryOTLP(t *testing.T) {
 	rcv := newOTLPReceiver(t)
 	exportOTLPTo(t, rcv)
 	flush := setupTestTelemetry(t, slog.New(slog.DiscardHandler))
-	h, err := newHandler(sessions.NewMemoryStore(), false, slog.New(slog.DiscardHandler))
+	h, _, err := newHandler(sessions.NewMemoryStore(), false, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
