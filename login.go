@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"time"
 )
 
@@ -193,9 +192,6 @@ func (m *Manager) commitMove(ctx context.Context, key string, rec Record, target
 		return Record{}, err
 	}
 	res, err := m.commit(ctx, mv.op, append(ms, lists...)...)
-	if os.Getenv("DEBUGVIEWS") != "" {
-		fmt.Fprintf(os.Stderr, "DEBUG move %s→%.8s views %d if %s: %v\n", key[:8], target, next.Views, rec.Version, err)
-	}
 	if err != nil {
 		return Record{}, err
 	}

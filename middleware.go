@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 )
 
 // Middleware returns next wrapped in session handling; its signature makes
@@ -83,9 +82,6 @@ func (m *Manager) load(r *http.Request, w *responseWriter) (*Session, error) {
 	s := &Session{mgr: m, w: w}
 	if id, ok := m.readID(r); ok {
 		vis, n, err := m.open(ctx, Handle(id))
-		if os.Getenv("DEBUGVIEWS") != "" {
-			fmt.Fprintf(os.Stderr, "DEBUG load %s (%s) → key %.8s n %d newID %.8s version %s err %v\n", id[:8], Handle(id)[:8], vis.key, n, vis.newID, vis.rec.Version, err)
-		}
 		switch {
 		case err == nil:
 			s.id, s.key, s.rec, s.views, s.slide = id, vis.key, vis.rec, n, vis.slide

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -44,9 +43,6 @@ func (m *Manager) visit(ctx context.Context, key string, views int64) (visited, 
 	}
 	now := storeTime(m.now())
 	rec := &vis.rec
-	if os.Getenv("DEBUGVIEWS") != "" {
-		fmt.Fprintf(os.Stderr, "DEBUG visit %s→%s +%d n %d version %s moved %q live %v\n", key[:8], vis.key[:8], views, vis.n, rec.Version, rec.MovedTo, rec.live(now))
-	}
 	switch {
 	case rec.Ended != "":
 		vis.ended = rec.Ended
