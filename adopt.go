@@ -18,6 +18,7 @@ func (m *Manager) adopt(r *http.Request, s *Session) (bool, error) {
 		return false, fmt.Errorf("sessions: Adopt: %w", err)
 	}
 	if !ok {
+		clearCookie(s, a.Clear) // a stale cookie of the other system, with nothing to adopt
 		return false, nil
 	}
 	if err := checkOwner(a.Owner); err != nil {
@@ -39,10 +40,17 @@ func (m *Manager) adopt(r *http.Request, s *Session) (bool, error) {
 		s.rec.Views = a.Views + 1
 		s.views = s.rec.Views
 	}
-	if a.Clear != nil {
-		c := *a.Clear
-		c.Value, c.MaxAge = "", -1
-		s.w.Header().Add("Set-Cookie", c.String())
-	}
+	clearCookie(s, a.Clear)
 	return true, nil
+}
+
+// clearCookie expires, in the answer of s's request, the cookie that c
+// names (its Name, Path and Domain), if any.
+func clearCookie(s *Session, c *http.Cookie) {
+	if c == nil {
+		return
+	}
+	expired := *c
+	expired.Value, expired.MaxAge = "", -1
+	s.w.Header().Add("Set-Cookie", expired.String())
 }

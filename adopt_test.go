@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -17,8 +18,11 @@ func (o oldSystem) adopt(r *http.Request) (Adoption, bool, error) {
 	if err != nil {
 		return Adoption{}, false, nil
 	}
-	if c.Value == "broken" {
+	switch c.Value {
+	case "broken":
 		return Adoption{}, false, errors.New("the old store failed")
+	case "stale":
+		return Adoption{Clear: &http.Cookie{Name: "legacy", Path: "/"}}, false, nil
 	}
 	a, ok := o[c.Value]
 	return a, ok, nil
@@ -77,6 +81,9 @@ func TestAdoptTakesOverAnotherSystemsSession(t *testing.T) {
 		// store is answered as an error.
 		if res := do(t, h, http.MethodGet, "/", "legacy=unknown"); res.body != `1 views for ""` && !isGreeting(res.body) {
 			t.Errorf("unknown legacy session: %q, want a session of its own", res.body)
+		}
+		if res := do(t, h, http.MethodGet, "/", "legacy=stale"); !strings.Contains(strings.Join(res.header.Values("Set-Cookie"), "\n"), "legacy=; Path=/; Max-Age=0") {
+			t.Errorf("stale legacy cookie: Set-Cookie %q, want it expired", res.header.Values("Set-Cookie"))
 		}
 		if res := do(t, h, http.MethodGet, "/", "legacy=broken"); res.code != http.StatusInternalServerError {
 			t.Errorf("failing Adopt: %d %q, want 500", res.code, res.body)

@@ -173,8 +173,9 @@ type Config struct {
 	// keeps for the visitor: it is called for a request that brings no live
 	// session of the Manager's own, after OnCreate, and may return what the
 	// new session starts with (see [Adoption]), stored in the same write
-	// that creates it. ok false adopts nothing; an error is handled like a
-	// store failure.
+	// that creates it. ok false adopts nothing (Adoption.Clear is still
+	// expired, for an old cookie with nothing behind it); an error is
+	// handled like a store failure.
 	Adopt func(r *http.Request) (a Adoption, ok bool, err error)
 
 	uncounted bool // set by the route option Uncounted
