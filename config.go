@@ -90,9 +90,11 @@ type Config struct {
 	// Timeout bounds the store calls of one step of a request: resolving
 	// the session and counting the view, each change made by the handler,
 	// the save of its changes, so that a slow or unreachable store never
-	// hangs a request (the error wraps ErrUnavailable). A view in the last
-	// Timeout of a session's idle period waits for the write that moves its
-	// expiry before the handler runs. Default 5 seconds.
+	// hangs a request (the error wraps ErrUnavailable). A view in the
+	// session's last moments (less than Timeout of its idle period left, or
+	// less than a quarter of its idle timeout when that is shorter) waits
+	// for the write that moves its expiry before the handler runs. Default
+	// 5 seconds.
 	Timeout time.Duration
 
 	// Lazy stores a new session only when the handler changes it (Set,
@@ -131,7 +133,8 @@ type Config struct {
 	// TracerProvider and MeterProvider receive the Manager's OpenTelemetry
 	// spans (one per store call of a traced request, as by otelhttp, as
 	// children of the request's span) and metrics (views, sessions created,
-	// store latency and errors by gRPC code, coalesced batch sizes; the
+	// store latency and errors by operation and error type, coalesced
+	// batch sizes; the
 	// Firestore store's cache metrics go to FirestoreConfig.MeterProvider).
 	// Default: the global providers (otel.GetTracerProvider,
 	// otel.GetMeterProvider), which do nothing until the application

@@ -9,12 +9,15 @@ import (
 // Load returns the live session whose id is id, for code that runs outside
 // the middleware: a websocket connection's loop, a background job, a
 // message consumer. It counts a view, as a request would (coalesced with
-// the concurrent requests of the session), and the session it returns
+// the concurrent requests of the session; a Manager of [Uncounted] routes
+// reads the session without counting one), and the session it returns
 // works as in a handler: reads, Set and Delete, then [Manager.Save] to
 // store the changes, field-level. The other changes take effect in the
 // store at once; after Renew, hand the client the new ID yourself, as no
-// response carries it. A move of the session's expiry that the view
-// started goes on in the background: [Manager.Shutdown] waits for it.
+// response carries it; so too when Config.RenewAfter gave the session a
+// new id at this Load (its ID is then not id). A move of the session's
+// expiry that the view started goes on in the background:
+// [Manager.Shutdown] waits for it.
 //
 // A malformed id, or one of no live session, fails with [ErrNotFound];
 // Load never creates a session.

@@ -8,10 +8,14 @@ import (
 	"strings"
 )
 
-// Errors of this package. Every error it returns wraps one of them, and
-// its cause too, so that errors.Is sees both; [StatusCode] turns them into
-// the HTTP status to answer. A handler never needs a database's own error
-// codes.
+// Errors of this package. The errors of sessions and of store calls wrap
+// one of them, and their cause too, so that errors.Is sees both;
+// [StatusCode] turns them into the HTTP status to answer. A handler never
+// needs a database's own error codes. Two kinds wrap none: the errors of
+// the application's own functions (OnCreate, Config.Adopt, the f of
+// [Modify]), and a store's failures that are neither an outage nor a
+// refused precondition (a missing database, a permission denied), which
+// StatusCode answers with 500.
 var (
 	// ErrUnavailable means the store is down or too slow: it did not answer
 	// within Config.Timeout, could not be reached, or the middleware is

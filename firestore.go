@@ -82,9 +82,10 @@ const (
 //
 // A document holds views (integer), values (a map of the application's
 // values), createdAt, renewedAt, expiresAt and deadlineAt (timestamps),
-// and, when set, owner, idleSeconds, browserSession, movedTo and ended;
-// and rev, which counts the changes of values and attributes other than
-// the expiry. Its name is the record's key: for a session, the SHA-256
+// expiresUs (expiresAt in microseconds, which a write reads back), and,
+// when set, owner, idleSeconds, browserSession, movedTo and ended; and
+// rev, which counts the changes of values and attributes other than the
+// expiry. Its name is the record's key: for a session, the SHA-256
 // of its id, so that whoever can read the database (a console user, an
 // export, a backup) cannot read live session ids out of it. expiresAt is
 // the end of the record: a TTL policy on it makes Firestore delete ended

@@ -21,9 +21,9 @@ import (
 //
 // It is bounded, so that a flood of new visitors (bots, uptime checks)
 // cannot run the process out of memory: beyond MaxSessions records or
-// MaxBytes of them, it drops the records that expire first (the least
-// recently used sessions), and their visitors get new sessions, as after
-// an expiry.
+// MaxBytes of them, it drops the records that expire first (among
+// sessions of one idle timeout, the least recently used), and their
+// visitors get new sessions, as after an expiry.
 //
 // The zero value is an empty store ready to use, with the default bounds.
 // Ended sessions stay until the bounds need room or DeleteExpired removes

@@ -26,9 +26,9 @@ import (
 // It saves the values next changed, and only those: before the response
 // headers go, so that a failed save is answered by Config.ErrorHandler
 // instead of next's response, and what next changed after that when it
-// returns. When the view moved the session's expiry (about once every
-// hundredth of its idle timeout), the request ends once that write is
-// done too.
+// returns. When the view moved the session's expiry (once its idle
+// timeout's hundredth, or a minute when that is shorter, has passed since
+// the last move), the request ends once that write is done too.
 //
 // Every request through the middleware is a view of a session, HEAD and
 // /favicon.ico included, unless its route is Uncounted: wrap pages with

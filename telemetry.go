@@ -27,7 +27,7 @@ const scope = "github.com/firestore-sessions/sessions"
 //     (counter), by operation (sessions.op: visit, read, create, save,
 //     slide, change, rename, destroy, owner, resolve) and, for failures, the
 //     error (error.type: unavailable, not_found, conflict, exists,
-//     canceled, error).
+//     inactive, canceled, error).
 //
 // The Firestore store reports two more, through its own MeterProvider
 // (FirestoreConfig.MeterProvider):
