@@ -244,6 +244,9 @@ func (m *Manager) save(ctx context.Context, s *Session, end bool) error {
 				res = []Record{fresh}
 			}
 		}
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: save: the session ended meanwhile: %w", ErrInactive, err)
+		}
 		if err != nil {
 			return wrap("save", err)
 		}

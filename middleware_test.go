@@ -598,15 +598,18 @@ func TestUnreachableFirestoreIs503WithinTheDeadline(t *testing.T) {
 	}
 }
 
-func TestSaveFailureBeforeWritingIs503(t *testing.T) {
+// A save that fails before the handler wrote anything is answered as an
+// error, not with the handler's 200: a session that ended meanwhile is 409
+// (ErrInactive).
+func TestSaveFailureBeforeWritingIsAnswered(t *testing.T) {
 	st := NewMemoryStore()
 	h := newManager(t, st, Config{}).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := FromContext(r.Context())
 		s.Set("k", "v")
 		deleteID(r.Context(), st, s.ID()) // the session vanishes before the save
 	}))
-	if res := do(t, h, "GET", "/", ""); res.code != 503 {
-		t.Errorf("lost save: %d, want 503", res.code)
+	if res := do(t, h, "GET", "/", ""); res.code != http.StatusConflict {
+		t.Errorf("lost save: %d, want 409", res.code)
 	}
 }
 
