@@ -185,7 +185,7 @@ func (m *Manager) getAll(ctx context.Context, op string, keys []string) ([]Recor
 // resolveCreate reports whether a call whose answer was lost created the
 // record under key, a new random key.
 func (m *Manager) resolveCreate(ctx context.Context, key string) (bool, error) {
-	_, err := m.get(ctx, "resolve", key)
+	_, err := m.resolveRead(ctx, key)
 	switch {
 	case err == nil:
 		return true, nil
@@ -195,13 +195,28 @@ func (m *Manager) resolveCreate(ctx context.Context, key string) (bool, error) {
 	return false, fmt.Errorf("%w: %w", errUnknownOutcome, err)
 }
 
+// resolveRead reads the record under key to find out what a write whose
+// answer was lost did; a read whose answer is lost too is tried again,
+// a few times, within ctx.
+func (m *Manager) resolveRead(ctx context.Context, key string) (Record, error) {
+	for try := 0; ; try++ {
+		rec, err := m.get(ctx, "resolve", key)
+		if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil || try == 2 {
+			return rec, err
+		}
+		if err := pause(ctx, try+1); err != nil {
+			return rec, err
+		}
+	}
+}
+
 // resolveChange finds out whether a mutation of the record under key, as
 // it was at version before ("" if unknown), whose answer was lost, was
 // applied: it returns the record as stored now, and whether the mutation
 // was applied. goal, when not nil, reports whether a record shows the
 // mutation's effect in full.
 func (m *Manager) resolveChange(ctx context.Context, key, before string, goal func(Record) bool) (rec Record, applied bool, err error) {
-	rec, err = m.get(ctx, "resolve", key)
+	rec, err = m.resolveRead(ctx, key)
 	switch {
 	case err != nil:
 		return rec, false, fmt.Errorf("%w: %w", errUnknownOutcome, err)
