@@ -846,6 +846,16 @@ func (k *checker) notEndedEarly(id string, r2 *call, lin []*call, life []write, 
 			enders = append(enders, c)
 		}
 	}
+	// With rotation on, a request of id that failed may have rotated it
+	// without its answer delivering the new id: the old one then dies
+	// after the grace period, as after a Renew whose answer was lost.
+	if k.m.Grace > 0 {
+		for _, c := range k.bySent[id] {
+			if !c.acked() && c.Start < r2.End {
+				enders = append(enders, c)
+			}
+		}
+	}
 	owners := map[string]bool{}
 	for _, c := range lin {
 		if c.Eff&effSetOwner != 0 && c.mayHaveApplied() && c.Start < r2.End && c.Owner != "" {
