@@ -198,14 +198,20 @@ func (m *Manager) resolveCreate(ctx context.Context, key string) (bool, error) {
 // resolveRead reads the record under key to find out what a write whose
 // answer was lost did; a read whose answer is lost too is tried again,
 // a few times, within ctx.
+// If every try fails, the first error is returned: it names the cause,
+// where a later one may only say that the breaker has opened.
 func (m *Manager) resolveRead(ctx context.Context, key string) (Record, error) {
+	var first error
 	for try := 0; ; try++ {
 		rec, err := m.get(ctx, "resolve", key)
-		if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil || try == 2 {
+		if first == nil {
+			first = err
+		}
+		if !errors.Is(err, ErrUnavailable) {
 			return rec, err
 		}
-		if err := pause(ctx, try+1); err != nil {
-			return rec, err
+		if ctx.Err() != nil || try == 2 || pause(ctx, try+1) != nil {
+			return rec, first
 		}
 	}
 }
