@@ -30,10 +30,12 @@ func randomGreeting() string { return greetings[rand.IntN(len(greetings))] }
 // store calls are its children, and the middleware's log lines carry its
 // context.
 //
-// Only the page has sessions: other paths (such as the /favicon.ico that
-// browsers ask for) get a plain 404, and methods other than GET and HEAD on
-// the page a 405 with an Allow header, both from the mux and without a
-// session, so that neither counts as a view.
+// The page, /, counts a view. /views shows the same page without counting
+// one (an Uncounted route: one read of the store, no write), as an API that
+// a page polls would. Other paths (such as the /favicon.ico that browsers
+// ask for) get a plain 404, and methods other than GET and HEAD a 405 with
+// an Allow header, both from the mux and without a session, so that
+// neither counts as a view.
 func newHandler(store sessions.Store, secure bool, logger *slog.Logger, adopt adoptFunc) (http.Handler, *sessions.Manager, error) {
 	m, err := sessions.New(store, sessions.Config{
 		// Off Google Cloud the greeter may be reached over plain HTTP by a
@@ -53,6 +55,7 @@ func newHandler(store sessions.Store, secure bool, logger *slog.Logger, adopt ad
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", m.Middleware(http.HandlerFunc(greet))) // GET also matches HEAD
+	mux.Handle("GET /views", m.With(sessions.Uncounted()).Middleware(http.HandlerFunc(greet)))
 	return otelhttp.NewHandler(mux, "greeter", otelhttp.WithSpanNameFormatter(spanName)), m, nil
 }
 

@@ -183,3 +183,31 @@ func storeSession(t *testing.T, store sessions.Store, values map[string]any) *ht
 	}
 	return &http.Cookie{Name: "session_id", Value: id}
 }
+
+// /views shows the page without counting a view: the count stays, and a
+// page after it counts on from the last counted view.
+func TestViewsRouteDoesNotCount(t *testing.T) {
+	url, _ := newTestServer(t)
+	resp, _ := greetertest.Request(t, "GET", url+"/", nil)
+	cookie := greetertest.SessionCookie(resp)
+	greetertest.Request(t, "GET", url+"/", cookie)
+	for range 3 {
+		resp, body := greetertest.Request(t, "GET", url+"/views", cookie)
+		if views, _ := greetertest.ParsePage(t, body); views != 2 {
+			t.Errorf("/views shows %q, want 2 views", body)
+		}
+		if c := greetertest.SessionCookie(resp); c != nil {
+			t.Errorf("/views sets cookie %v", c)
+		}
+	}
+	_, body := greetertest.Request(t, "GET", url+"/", cookie)
+	if views, _ := greetertest.ParsePage(t, body); views != 3 {
+		t.Errorf("the page after /views shows %q, want 3 views", body)
+	}
+	// A visitor with no session gets one on /views too: its creation is
+	// its first view.
+	resp, body = greetertest.Request(t, "GET", url+"/views", nil)
+	if views, _ := greetertest.ParsePage(t, body); views != 1 || greetertest.SessionCookie(resp) == nil {
+		t.Errorf("/views without a session: %q, cookie %v; want 1 view and a new session", body, greetertest.SessionCookie(resp))
+	}
+}
