@@ -149,7 +149,7 @@ func runFleet(ctx context.Context, sizes string, visitors int, rtt time.Duration
 		}
 	}
 	for _, r := range results {
-		if r.Wrong > 0 || r.Views == 0 || (r.Target == load.Greeter && (r.Non200 > 0 || r.Errors > 0)) {
+		if r.Wrong > 0 || r.Views == 0 || ((r.Target == load.Greeter || r.Target == load.GreeterViews) && (r.Non200 > 0 || r.Errors > 0)) {
 			fmt.Fprintf(os.Stderr, "load: fleet %d %s: views %d, wrong %d, non-200 %d, errors %d\n", r.Instances, r.Target, r.Views, r.Wrong, r.Non200, r.Errors)
 			return 1
 		}

@@ -186,7 +186,8 @@ func writeFleet(b *strings.Builder, d *data, o options) {
 	p("session of its own made before the run, send one request after another, **each to an instance picked at")
 	p("random**, as behind a load balancer without session affinity (App Engine standard has none; Cloud Run's is")
 	p("best effort). Every page must show the visitor's previous count plus one (**wrong** counts those that do")
-	p("not). Each app gets %d run(s) of %gs per fleet size, the apps alternating, after a warm-up of %gs each,", f.Config.Rounds, f.Config.Duration, f.Config.Warmup)
+	p("not). **%s** is the greeter's Uncounted route on the greeter's instances: the same page, read without", load.GreeterViews)
+	p("counting a view, so every page must show the count the visitor's session had. Each app gets %d run(s) of %gs per fleet size, the apps alternating, after a warm-up of %gs each,", f.Config.Rounds, f.Config.Duration, f.Config.Warmup)
 	p("bare and with 10 ms added to every Firestore round trip. Latencies with 10 ms round trips are also given in")
 	p("round trips (latency / 10 ms). Calls are Firestore RPCs counted per instance; emulator CPU is the CPU time")
 	p("of the emulator's processes (its JVM, and the gcloud wrapper that relays its log) per view.")
@@ -309,6 +310,34 @@ func writeCost(b *strings.Builder, d *data, o options) {
 		}
 		cost := r/1e5*priceRead + w/1e5*priceWrite + del/1e5*priceDelete
 		p("| %s | %s | %s | %s | %s | %.2f |", c.name, inst, thousands(r), thousands(w), thousands(del), cost)
+	}
+	writeRouteCost(b, merged, most)
+}
+
+// writeRouteCost compares what a million requests of the greeter's page (a
+// counted view of a returning visitor) and of its Uncounted route cost.
+func writeRouteCost(b *strings.Builder, merged map[string]*load.FleetSummary, n int) {
+	page, views := merged[fmt.Sprintf("%s/%d", load.Greeter, n)], merged[fmt.Sprintf("%s/%d", load.GreeterViews, n)]
+	if page == nil || views == nil || page.Views == 0 || views.Views == 0 {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
+	p("")
+	p("**A counted view against a request that only reads.** Per million requests of a returning visitor, on %d", n)
+	p("instances, at the same prices: the page counts a view (a write); an `Uncounted` route (the greeter's")
+	p("`/views`, for API calls, assets and polling) reads the session and writes nothing, unless its expiry is")
+	p("due to move (a write at most once per hundredth of the idle timeout, at most a minute).")
+	p("")
+	p("| route | requests measured | reads | writes | deletes | $ per million requests |")
+	p("|---|--:|--:|--:|--:|--:|")
+	for _, r := range []struct {
+		name string
+		s    *load.FleetSummary
+	}{{"greeter / (a counted view)", page}, {"greeter /views (`Uncounted`)", views}} {
+		per := func(k int64) float64 { return float64(k) * 1e6 / float64(r.s.Views) }
+		rd, wr, del := per(r.s.Docs.Reads), per(r.s.Docs.Writes), per(r.s.Docs.Deletes)
+		p("| %s | %d | %s | %s | %s | %.2f |", r.name, r.s.Views, thousands(rd), thousands(wr), thousands(del),
+			rd/1e5*priceRead+wr/1e5*priceWrite+del/1e5*priceDelete)
 	}
 }
 

@@ -39,6 +39,11 @@ const (
 	Tutorial = "tutorial"
 )
 
+// GreeterViews is the greeter's Uncounted route, /views, as a target of the
+// fleet: the greeter's instances, requests that read the session without
+// counting a view.
+const GreeterViews = "greeter /views"
+
 // app is one target under load, with what the runner needs around it.
 type app struct {
 	Target

@@ -201,7 +201,7 @@ func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[
 		turns := max(1, int(cfg.Warmup/warmupTurn))
 		for turn := 1; turn <= turns; turn++ {
 			for _, name := range orderNames(names, turn) {
-				r, err := runFleetOnce(ctx, hc, fleets[name][:most], cfg.Visitors, 0, 0, RunOptions{Duration: cfg.Warmup / time.Duration(turns), Timeout: cfg.Run.Timeout})
+				r, err := runFleetOnce(ctx, hc, fleets[name][:most], name, cfg.Visitors, 0, 0, RunOptions{Duration: cfg.Warmup / time.Duration(turns), Timeout: cfg.Run.Timeout})
 				if err != nil {
 					return nil, fmt.Errorf("warm-up: %w", err)
 				}
@@ -212,11 +212,15 @@ func runFleetAt(ctx context.Context, hc *http.Client, cfg FleetConfig, bins map[
 	var results []*FleetResult
 	for _, n := range cfg.Instances {
 		for round := 1; round <= max(cfg.Rounds, 1); round++ {
-			for _, name := range orderNames(names, round+n) {
+			for _, target := range orderNames([]string{Greeter, GreeterViews, Tutorial}, round+n) {
+				name := target
+				if target == GreeterViews {
+					name = Greeter
+				}
 				for _, a := range fleets[name] {
 					a.counter.Samples() // forget the previous runs'
 				}
-				r, err := runFleetOnce(ctx, hc, fleets[name][:n], cfg.Visitors, round, cfg.EmulatorGroup, cfg.Run)
+				r, err := runFleetOnce(ctx, hc, fleets[name][:n], target, cfg.Visitors, round, cfg.EmulatorGroup, cfg.Run)
 				if err != nil {
 					return results, err
 				}
@@ -275,9 +279,14 @@ func perView(m map[string]int64, views int) string {
 // runFleetOnce loads f with visitors, each making its session with a first
 // request (not measured) and then sending requests one after another, each
 // to an instance of f at random, until opt ends the run. Every page must
-// show the visitor's previous count plus one.
-func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, n, round, emulatorGroup int, opt RunOptions) (*FleetResult, error) {
-	res := &FleetResult{Target: f[0].Name, Instances: len(f), Round: round, Visitors: n}
+// show the visitor's previous count plus one; for target GreeterViews,
+// whose requests go to /views and count no view, the same count.
+func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, target string, n, round, emulatorGroup int, opt RunOptions) (*FleetResult, error) {
+	res := &FleetResult{Target: target, Instances: len(f), Round: round, Visitors: n}
+	path, step := "", int64(1)
+	if target == GreeterViews {
+		path, step = "views", 0
+	}
 	visitors := make([]greeterdrive.Visitor, n)
 	createBefore := f.docs()
 	for i := range visitors {
@@ -296,7 +305,7 @@ func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, n, round, emula
 	selfBefore, selfErr := processCPU(os.Getpid())
 	start := time.Now()
 	results := greeterdrive.StartLoad(ctx, hc, visitors, greeterdrive.LoadOptions{
-		URL:         func(int, int) string { return f[rand.IntN(len(f))].URL },
+		URL:         func(int, int) string { return f[rand.IntN(len(f))].URL + path },
 		Until:       start.Add(opt.Duration),
 		MaxRequests: opt.MaxRequests,
 		Timeout:     opt.Timeout,
@@ -324,7 +333,7 @@ func runFleetOnce(ctx context.Context, hc *http.Client, f fleet, n, round, emula
 			res.Non200++
 		default:
 			res.Views++
-			if r.Views != last[r.Visitor]+1 || r.Got != visitors[r.Visitor].Cookie {
+			if r.Views != last[r.Visitor]+step || r.Got != visitors[r.Visitor].Cookie {
 				res.Wrong++
 			}
 			last[r.Visitor] = r.Views
