@@ -451,68 +451,47 @@ func TestAddFlashAfterOwnChangeKeepsConcurrentFlash(t *testing.T) {
 	}
 }
 
-// Increment over a value of another type must fail with ErrWrongType and
-// leave the value as it is, even when the session was loaded before
-// another request stored that value.
-func TestIncrementRefusesValueOfAnotherType(t *testing.T) {
-	for name, seed := range map[string]string{"absent": "/", "integer": "/setn?k=n&v=1"} {
-		t.Run(name, func(t *testing.T) {
-			eachFleet(t, 2, func(t *testing.T, stores []Store) {
-				ctx := context.Background()
-				ms := managers(t, stores, Config{})
-				hs := handlers(ms, promisePage)
-				id := newVisitorID(t, hs[1], seed)
-				held, err := ms[0].Load(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				mustCall(t, hs[1], "/set?k=n&v=seven", id)
-				sum, err := held.Increment(ctx, "n", 1)
-				if !errors.Is(err, ErrWrongType) {
-					t.Errorf("Increment of a value another request made a string: %d, %v; want ErrWrongType", sum, err)
-				}
-				if err := ms[0].Save(ctx, held); err != nil {
-					t.Fatal(err)
-				}
-				for i, h := range hs {
-					if p, _ := mustCall(t, h, "/get?k=n", id); p.Value != "string seven" {
-						t.Errorf("instance %d after the Increment: n = %q, want the string seven", i, p.Value)
+// Increment over a value that another request stored meanwhile and that
+// is no integer must fail with ErrWrongType and leave the value as it is:
+// a string set on another instance, and 1.5 set on the same instance,
+// whose cache must not keep the stale integer.
+func TestIncrementRefusesWhatIsNoInteger(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		instance int    // the instance of the other request
+		set      string // what it stores
+		want     string // what every instance serves after the Increment
+	}{
+		{"string on another instance", 1, "/set?k=n&v=seven", "string seven"},
+		{"float on the same instance", 0, "/setn?k=n&v=1.5", "float64 1.5"},
+	} {
+		for seedName, seed := range map[string]string{"absent": "/", "integer": "/setn?k=n&v=1"} {
+			t.Run(tc.name+"/"+seedName, func(t *testing.T) {
+				eachFleet(t, 2, func(t *testing.T, stores []Store) {
+					ctx := context.Background()
+					ms := managers(t, stores, Config{})
+					hs := handlers(ms, promisePage)
+					id := newVisitorID(t, hs[tc.instance], seed)
+					held, err := ms[0].Load(ctx, id)
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-			})
-		})
-	}
-}
-
-// Increment of a number that another request on the same instance set to
-// 1.5 must fail with ErrWrongType, and every instance must then serve 1.5.
-func TestIncrementRefusesFloatSetOnSameInstance(t *testing.T) {
-	for name, seed := range map[string]string{"absent": "/", "integer": "/setn?k=n&v=1"} {
-		t.Run(name, func(t *testing.T) {
-			eachFleet(t, 2, func(t *testing.T, stores []Store) {
-				ctx := context.Background()
-				ms := managers(t, stores, Config{})
-				hs := handlers(ms, promisePage)
-				id := newVisitorID(t, hs[0], seed)
-				held, err := ms[0].Load(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				mustCall(t, hs[0], "/setn?k=n&v=1.5", id)
-				sum, err := held.Increment(ctx, "n", 1)
-				if !errors.Is(err, ErrWrongType) {
-					t.Errorf("Increment of a value another request set to 1.5: %d, %v; want ErrWrongType", sum, err)
-				}
-				if err := ms[0].Save(ctx, held); err != nil {
-					t.Fatal(err)
-				}
-				for i, h := range hs {
-					if p, _ := mustCall(t, h, "/get?k=n", id); p.Value != "float64 1.5" {
-						t.Errorf("instance %d after the Increment: n = %q, want the float 1.5", i, p.Value)
+					mustCall(t, hs[tc.instance], tc.set, id)
+					sum, err := held.Increment(ctx, "n", 1)
+					if !errors.Is(err, ErrWrongType) {
+						t.Errorf("Increment of a value another request replaced (%s): %d, %v; want ErrWrongType", tc.set, sum, err)
 					}
-				}
+					if err := ms[0].Save(ctx, held); err != nil {
+						t.Fatal(err)
+					}
+					for i, h := range hs {
+						if p, _ := mustCall(t, h, "/get?k=n", id); p.Value != tc.want {
+							t.Errorf("instance %d after the Increment: n = %q, want %s", i, p.Value, tc.want)
+						}
+					}
+				})
 			})
-		})
+		}
 	}
 }
 
