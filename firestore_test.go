@@ -206,3 +206,24 @@ func TestLogsCarryNoSessionID(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// countedFleet returns n Managers on Firestore stores that share one
+// emulator database, each store's RPCs counted by its own counter.
+func countedFleet(t *testing.T, n int) ([]*Manager, []*rpcCounter) {
+	t.Helper()
+	var ms []*Manager
+	var counters []*rpcCounter
+	project := ""
+	for i := range n {
+		counted, rpcs := countedConn(t)
+		var st *FirestoreStore
+		if i == 0 {
+			st, project = firestoreStore(t, FirestoreConfig{}, counted)
+		} else {
+			st = openStore(t, project, FirestoreConfig{}, counted)
+		}
+		ms = append(ms, newManager(t, st, Config{}))
+		counters = append(counters, rpcs)
+	}
+	return ms, counters
+}

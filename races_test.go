@@ -869,16 +869,9 @@ func TestCallCountRoundRobin(t *testing.T) {
 		rpcs *rpcCounter
 	}
 	var fleet []instance
-	project := ""
-	for i := range 3 {
-		counted, rpcs := countedConn(t)
-		var st *FirestoreStore
-		if i == 0 {
-			st, project = firestoreStore(t, FirestoreConfig{}, counted)
-		} else {
-			st = openStore(t, project, FirestoreConfig{}, counted)
-		}
-		fleet = append(fleet, instance{newManager(t, st, Config{}).Middleware(greet), rpcs})
+	ms, counters := countedFleet(t, 3)
+	for i, m := range ms {
+		fleet = append(fleet, instance{m.Middleware(greet), counters[i]})
 	}
 	v := &visitor{t: t}
 	const n = 30

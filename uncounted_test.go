@@ -15,17 +15,9 @@ func TestUncountedRouteReadsOnce(t *testing.T) {
 		rpcs      *rpcCounter
 	}
 	var fleet []instance
-	project := ""
-	for i := range 3 {
-		counted, rpcs := countedConn(t)
-		var st *FirestoreStore
-		if i == 0 {
-			st, project = firestoreStore(t, FirestoreConfig{}, counted)
-		} else {
-			st = openStore(t, project, FirestoreConfig{}, counted)
-		}
-		m := newManager(t, st, Config{})
-		fleet = append(fleet, instance{m.Middleware(greet), m.With(Uncounted()).Middleware(greet), rpcs})
+	ms, counters := countedFleet(t, 3)
+	for i, m := range ms {
+		fleet = append(fleet, instance{m.Middleware(greet), m.With(Uncounted()).Middleware(greet), counters[i]})
 	}
 	v := &visitor{t: t, h: fleet[0].page}
 	v.get("/")
