@@ -203,7 +203,7 @@ func (s *Session) modify(ctx context.Context, key string, f func(old any, ok boo
 			s.took(res[0])
 			return nil
 		case errors.Is(err, ErrNotFound):
-			return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+			return errEnded
 		case !errors.Is(err, ErrConflict):
 			return wrap("modify", err)
 		case try+1 == maxTries:

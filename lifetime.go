@@ -110,8 +110,8 @@ func (m *Manager) lastMoments(rec *Record) time.Duration {
 	return min(m.cfg.Timeout, m.idle(rec.Idle)/4)
 }
 
-// errEnded is how a slide reports that it found the session ended (by
-// another request, or its time) instead of moving its expiry.
+// errEnded reports that a change or a slide found the session ended (by
+// another request, or its time) instead of changing it.
 var errEnded = fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
 
 // slide moves the expiry of the session under key, found live as rec by a

@@ -105,7 +105,7 @@ func (s *Session) rebind(ctx context.Context, mv move) error {
 			if err == nil && !rec.live(m.now()) {
 				// Read after a lost answer: something ended the session
 				// meanwhile.
-				err = fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+				err = errEnded
 			}
 		}
 		switch {

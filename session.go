@@ -395,7 +395,7 @@ func (s *Session) reload(ctx context.Context) error {
 		rec, err := s.mgr.get(ctx, "read", s.key)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+			return errEnded
 		case err != nil:
 			return wrap("reload", err)
 		case rec.MovedTo != "" && rec.Ended == "" && hop == 0:
@@ -405,7 +405,7 @@ func (s *Session) reload(ctx context.Context) error {
 			continue
 		case !rec.live(s.mgr.now()):
 			s.mgr.fence(ctx, s.key, rec)
-			return fmt.Errorf("%w: the session ended meanwhile", ErrInactive)
+			return errEnded
 		}
 		s.took(rec)
 		return nil
